@@ -1,0 +1,108 @@
+// Answers: how each event reads back to the caller, fresh and when a request_id is
+// replayed (the recorded answer is re-rendered from the recorded event, so it is the same).
+#include <boost/json.hpp>
+
+#include "engine/command_context.h"
+#include "engine/reasons.h"
+#include "events/bytes.h"
+#include "events/json_values.h"
+#include "projections/apply.h"
+#include "projections/records.h"
+
+namespace opsledger {
+namespace json = boost::json;
+
+bool Answer::ok() const {
+  auto it = body.find("ok");
+  return it != body.end() && it->value().is_bool() && it->value().get_bool();
+}
+
+Answer Answer::success() {
+  Answer a;
+  a.body["ok"] = true;
+  return a;
+}
+
+Answer Answer::success(std::uint64_t seq) {
+  Answer a = success();
+  a.body["seq"] = seq;
+  return a;
+}
+
+Answer Answer::error(std::string_view code, std::string_view message, std::string_view field) {
+  Answer a;
+  a.body["ok"] = false;
+  json::object e{{"code", code}, {"message", message}};
+  if (!field.empty()) e["field"] = field;
+  a.body["error"] = std::move(e);
+  return a;
+}
+
+namespace {
+
+void start_answer(json::object& o, const StartDecided& e) {
+  o["decision"] = name_of(e.decision);
+  if (e.run_id) o["run_id"] = e.run_id;
+  std::string_view code = e.decision == Decision::accepted ? std::string_view("accepted") : e.reason_code;
+  if (e.decision != Decision::accepted) o["reason_code"] = e.reason_code;
+  const auto& reason = reason_for(code);
+  o["message"] = reason.message;
+  o["next_step"] = reason.next_step;
+  o["type"] = e.type;
+  o["label"] = e.label;
+  if (e.provider_connection_id) o["provider_connection_id"] = *e.provider_connection_id;
+  if (!e.run_identity_hash.empty()) o["run_identity_hash"] = e.run_identity_hash;
+}
+
+void claim_answer(json::object& o, const ClaimEvaluated& e) {
+  o["claim_state"] = name_of(e.claim_state);
+  o["reasons"] = strings_to_json(e.reasons);
+  o["complete"] = e.complete;
+  o["covered"] = e.covered;
+  o["denominator"] = e.denominator;
+  o["missing"] = strings_to_json(e.missing);
+}
+
+}  // namespace
+
+Answer answer_for(const Event& event, std::uint64_t seq) {
+  Answer a = Answer::success(seq);
+  if (auto* s = std::get_if<StartDecided>(&event)) start_answer(a.body, *s);
+  if (auto* c = std::get_if<ClaimEvaluated>(&event)) claim_answer(a.body, *c);
+  if (auto* x = std::get_if<StaleRunsExpired>(&event)) a.body["expired"] = ids_to_json(x->run_ids);
+  return a;
+}
+
+std::optional<Answer> CommandContext::replay() {
+  if (request_id_.empty()) return std::nullopt;
+  std::string rec;
+  if (!store_.get(Table::requests, request_id_, rec)) return std::nullopt;
+  if (rec.size() != 8 + 32) throw DecodeError("malformed request record");
+  if (rec.substr(8) != request_digest_)
+    return Answer::error("request_id_reused", "request_id was already used by a different command", "request_id");
+  std::uint64_t seq = get_be64(rec);
+  auto bytes = read_event(txn_, dbis_.events, seq);
+  if (!bytes) throw DecodeError("request record names a missing event");
+  auto env = decode_envelope(*bytes);
+  return answer_for(decode_payload(env.event_type, env.schema_version, env.payload), seq);
+}
+
+std::uint64_t CommandContext::append(const Event& event, TimeUs at_us, const Actor& actor) {
+  Envelope env;
+  env.event_type = static_cast<std::uint16_t>(event_type(event));
+  env.schema_version = event_version(event);
+  env.at_us = at_us;
+  env.recorded_at_us = now_us_;
+  env.actor = actor;
+  if (!request_id_.empty()) {
+    env.request_id = request_id_;
+    env.request_digest = request_digest_;
+  }
+  env.payload = encode_payload(event);
+  std::uint64_t seq = log_.append(env);
+  apply_event(store_, meta_of(seq, env), event);
+  appended_ = true;
+  return seq;
+}
+
+}  // namespace opsledger

@@ -1,0 +1,106 @@
+#include "engine/dispatch.h"
+
+#include <boost/json.hpp>
+
+#include <array>
+
+#include "engine/commands.h"
+#include "events/json_values.h"
+#include "events/sha256.h"
+
+namespace opsledger {
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::array kCommands = {
+    CommandSpec{"register_workspace", cmd_register_workspace},
+    CommandSpec{"register_tenant", cmd_register_tenant},
+    CommandSpec{"grant_membership", cmd_grant_membership},
+    CommandSpec{"revoke_membership", cmd_revoke_membership},
+    CommandSpec{"register_provider_connection", cmd_register_provider_connection},
+    CommandSpec{"set_default_provider_connection", cmd_set_default_provider_connection},
+    CommandSpec{"update_provider_connection", cmd_update_provider_connection},
+    CommandSpec{"define_operation_type", cmd_define_operation_type},
+    CommandSpec{"start", cmd_start},
+    CommandSpec{"begin_run", cmd_begin_run},
+    CommandSpec{"record_progress", cmd_record_progress},
+    CommandSpec{"complete_run", cmd_complete_run},
+    CommandSpec{"cancel_run", cmd_cancel_run},
+    CommandSpec{"expire_stale_runs", cmd_expire_stale_runs},
+    CommandSpec{"get_run", cmd_get_run},
+    CommandSpec{"list_runs", cmd_list_runs},
+    CommandSpec{"explain", cmd_explain},
+    CommandSpec{"history", cmd_history},
+    CommandSpec{"notifications", cmd_notifications},
+    CommandSpec{"state_digest", cmd_state_digest},
+    CommandSpec{"stats", cmd_stats},
+};
+
+}  // namespace
+
+const CommandSpec* find_command(std::string_view name) {
+  for (const auto& c : kCommands)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+bool valid_utf8(std::string_view s) {
+  std::size_t i = 0, n = s.size();
+  while (i < n) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len;
+    std::uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > n) return false;
+    for (std::size_t k = 1; k < len; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += len;
+  }
+  return true;
+}
+
+Answer execute_line(CommandContext& ctx, std::string_view line) {
+  if (line.size() > kLineBytesMax) return Answer::error("line_too_long", "a line may hold at most 65536 bytes");
+  if (!valid_utf8(line)) return Answer::error("invalid_utf8", "the line is not valid UTF-8");
+  json::parse_options opts;
+  opts.max_depth = kJsonDepthMax;
+  boost::system::error_code ec;
+  json::value v = json::parse(json::string_view(line.data(), line.size()), ec, {}, opts);
+  if (ec) return Answer::error("invalid_json", "not a JSON text: " + ec.message());
+  if (!v.is_object()) return Answer::error("invalid_json", "a command is a JSON object");
+  const auto& obj = v.get_object();
+  Fields f(obj);
+  auto cmd = f.opt_text("cmd");
+  if (!f.failed() && !cmd) f.fail("missing_field", "every command names its cmd", "cmd");
+  if (f.failed()) return *f.finish();
+  const CommandSpec* spec = find_command(*cmd);
+  if (!spec) return Answer::error("unknown_command", "no command named " + *cmd, "cmd");
+  auto request_id = f.request_id(false);
+  if (f.failed()) return *f.finish();
+  if (request_id) ctx.set_request(*request_id, sha256(canonical_json(v)));
+  return spec->handle(ctx, f);
+}
+
+}  // namespace opsledger

@@ -1,0 +1,213 @@
+// The engine: opening (and creating) a database, the batch executor, and group commit.
+//
+// A batch runs every command in one LMDB write transaction: each command sees the effects
+// of the ones before it, a rejected command writes nothing, and the answers are released
+// only after the single commit is durable. When the map fills, the batch is aborted, the
+// map doubled, and the batch run again from the start; when the disk is full, every
+// command of the batch answers storage_full and nothing is written.
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <sys/stat.h>
+
+#include "engine/command_context.h"
+#include "engine/dispatch.h"
+#include "engine/engine_impl.h"
+#include "events/bytes.h"
+#include "opsledger/engine.h"
+#include "projections/apply.h"
+
+namespace opsledger {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string render(const Answer& a) { return boost::json::serialize(a.body); }
+
+std::string error_line(std::string_view code, std::string_view message) {
+  return render(Answer::error(code, message));
+}
+
+}  // namespace
+
+TimeUs Engine::Impl::now() const {
+  if (options.clock) return options.clock();
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::vector<std::string> Engine::Impl::run_batch(std::span<const std::string_view> commands) {
+  std::vector<std::string> answers(commands.size());
+  std::vector<bool> faulted(commands.size(), false);
+  for (;;) {
+    bool restart = false;
+    try {
+      lmdb::Txn txn(*env, true);
+      LogAppender log(txn, dbis.events);
+      std::uint64_t first_seq = log.tail().seq;
+      for (std::size_t i = 0; i < commands.size(); ++i) {
+        if (faulted[i]) continue;
+        CommandContext ctx(txn, dbis, log, now());
+        try {
+          Answer a = execute_line(ctx, commands[i]);
+          if (options.durability == Durability::nosync) a.body["durability"] = "nosync";
+          answers[i] = render(a);
+        } catch (const lmdb::LmdbError&) {
+          throw;
+        } catch (const std::exception& e) {
+          // An internal fault (a bug or a corrupt projection): drop this command and run
+          // the batch again without it, so nothing of it is half-applied.
+          faulted[i] = true;
+          answers[i] = error_line("internal_error", e.what());
+          restart = true;
+          break;
+        }
+      }
+      if (restart) continue;
+      if (log.tail().seq > first_seq)
+        txn.commit();
+      else
+        txn.abort();
+      return answers;
+    } catch (const lmdb::LmdbError& e) {
+      if (e.map_full()) {
+        std::size_t next = env->map_size() * 2;
+        if (options.max_map_size_bytes == 0 || next <= options.max_map_size_bytes) {
+          env->grow();
+          continue;
+        }
+      }
+      std::string code = (e.map_full() || e.disk_full()) ? "storage_full" : "io_error";
+      for (auto& a : answers) a = error_line(code, e.what());
+      return answers;
+    }
+  }
+}
+
+std::string Engine::Impl::execute(std::string_view command) {
+  Pending self{command, {}, false};
+  std::unique_lock lk(mu);
+  queue.push_back(&self);
+  while (!self.done) {
+    if (leader_active) {
+      cv.wait(lk);
+      continue;
+    }
+    leader_active = true;
+    std::vector<Pending*> batch;
+    while (!queue.empty() && batch.size() < batch_commands_max) {
+      batch.push_back(queue.front());
+      queue.pop_front();
+    }
+    lk.unlock();
+    std::vector<std::string_view> lines;
+    lines.reserve(batch.size());
+    for (auto* p : batch) lines.push_back(p->command);
+    std::vector<std::string> answers;
+    try {
+      answers = run_batch(lines);
+    } catch (const std::exception& e) {
+      answers.assign(batch.size(), error_line("io_error", e.what()));
+    }
+    lk.lock();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      batch[i]->answer = std::move(answers[i]);
+      batch[i]->done = true;
+    }
+    leader_active = false;
+    cv.notify_all();
+  }
+  return std::move(self.answer);
+}
+
+Status open_environment(const std::string& dir, const Options& options, Engine::Impl& impl) {
+  if (dir.empty()) return Status::invalid_argument("empty database directory");
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::io_error("cannot create " + dir + ": " + ec.message());
+  if (!fs::is_directory(dir, ec)) return Status::io_error(dir + " is not a directory");
+  impl.dir = dir;
+  impl.options = options;
+  try {
+    lmdb::Env::Options eo;
+    eo.map_size_bytes = options.initial_map_size_bytes;
+    eo.nosync = options.durability == Durability::nosync;
+    impl.env = std::make_unique<lmdb::Env>(dir, eo);
+    for (;;) {
+      try {
+        lmdb::Txn txn(*impl.env, true);
+        impl.dbis = open_dbis(txn, true);
+        LogAppender log(txn, impl.dbis.events);
+        if (log.tail().seq == 0) {
+          CommandContext ctx(txn, impl.dbis, log, impl.now());
+          seed_database(ctx);
+        }
+        txn.commit();
+        return Status::ok();
+      } catch (const lmdb::LmdbError& e) {
+        if (!e.map_full()) throw;
+        impl.env->grow();
+      }
+    }
+  } catch (const lmdb::LmdbError& e) {
+    if (e.disk_full()) return Status::storage_full(e.what());
+    return Status::io_error(e.what());
+  } catch (const DecodeError& e) {
+    return Status::corrupt(std::string("cannot read the log tail: ") + e.what());
+  } catch (const std::exception& e) {
+    return Status::io_error(e.what());
+  }
+}
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Status Engine::open(const std::string& dir, const Options& options, std::unique_ptr<Engine>& out) {
+  auto impl = std::make_unique<Impl>();
+  Status s = open_environment(dir, options, *impl);
+  if (!s) return s;
+  out.reset(new Engine(std::move(impl)));
+  return Status::ok();
+}
+
+std::string Engine::execute(std::string_view command_json) {
+  try {
+    return impl_->execute(command_json);
+  } catch (const std::exception& e) {
+    return error_line("io_error", e.what());
+  }
+}
+
+std::vector<std::string> Engine::execute_batch(std::span<const std::string_view> commands) {
+  // A batch is a group of its own: wait for the current leader, then lead.
+  std::unique_lock lk(impl_->mu);
+  impl_->cv.wait(lk, [&] { return !impl_->leader_active; });
+  impl_->leader_active = true;
+  lk.unlock();
+  std::vector<std::string> answers;
+  try {
+    answers = impl_->run_batch(commands);
+  } catch (const std::exception& e) {
+    answers.assign(commands.size(), error_line("io_error", e.what()));
+  }
+  lk.lock();
+  impl_->leader_active = false;
+  impl_->cv.notify_all();
+  return answers;
+}
+
+std::uint64_t Engine::last_seq() const {
+  try {
+    lmdb::Txn txn(*impl_->env, false);
+    return read_tail(txn, impl_->dbis.events).seq;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+const std::string& Engine::directory() const { return impl_->dir; }
+
+}  // namespace opsledger

@@ -1,0 +1,52 @@
+// Engine internals shared with the command-line tools (verify, replay, snapshot …): the
+// LMDB environment, its databases, and the batch executor with group commit.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "engine/lmdb.h"
+#include "engine/lmdb_store.h"
+#include "events/domain.h"
+#include "opsledger/engine.h"
+
+namespace opsledger {
+
+struct Engine::Impl {
+  std::string dir;
+  Options options;
+  std::unique_ptr<lmdb::Env> env;
+  Dbis dbis;
+
+  // Group commit: callers queue; one of them (the leader) runs the queue as one batch.
+  struct Pending {
+    std::string_view command;
+    std::string answer;
+    bool done = false;
+  };
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Pending*> queue;
+  bool leader_active = false;
+  std::size_t batch_commands_max = 4096;
+
+  TimeUs now() const;
+  // Runs the commands in one write transaction and one commit (growing the map and
+  // retrying when it fills); returns one answer per command.
+  std::vector<std::string> run_batch(std::span<const std::string_view> commands);
+  std::string execute(std::string_view command);
+};
+
+// Creates the database in `dir` when it has none (seeding catalog, registry and scopes).
+Status open_environment(const std::string& dir, const Options& options, Engine::Impl& impl);
+
+// The events written at creation: the operation catalog, the resource type registry and
+// the default supported scopes (engine/seed.cpp).
+void seed_database(class CommandContext& ctx);
+
+}  // namespace opsledger

@@ -1,0 +1,153 @@
+#include "engine/lmdb.h"
+
+#include <cerrno>
+#include <string>
+#include <sys/stat.h>
+
+namespace opsledger::lmdb {
+
+LmdbError::LmdbError(const char* where, int code)
+    : std::runtime_error(std::string(where) + ": " + mdb_strerror(code)), code_(code) {}
+
+bool LmdbError::disk_full() const noexcept { return code_ == ENOSPC || code_ == EDQUOT; }
+
+void check(const char* where, int rc) {
+  if (rc != MDB_SUCCESS) throw LmdbError(where, rc);
+}
+
+Env::Env(const std::string& dir, const Options& options) {
+  check("mdb_env_create", mdb_env_create(&env_));
+  try {
+    check("mdb_env_set_maxdbs", mdb_env_set_maxdbs(env_, options.max_dbs));
+    check("mdb_env_set_maxreaders", mdb_env_set_maxreaders(env_, options.max_readers));
+    check("mdb_env_set_mapsize", mdb_env_set_mapsize(env_, options.map_size_bytes));
+    unsigned flags = MDB_NOTLS;
+    if (options.nosync) flags |= MDB_NOSYNC;
+    if (options.read_only) flags |= MDB_RDONLY;
+    check("mdb_env_open", mdb_env_open(env_, dir.c_str(), flags, 0644));
+    // A database written by another process may already be larger than our request.
+    MDB_envinfo info;
+    mdb_env_info(env_, &info);
+    if (info.me_mapsize < options.map_size_bytes && !options.read_only)
+      check("mdb_env_set_mapsize", mdb_env_set_mapsize(env_, options.map_size_bytes));
+    int dead = 0;
+    mdb_reader_check(env_, &dead);
+  } catch (...) {
+    mdb_env_close(env_);
+    env_ = nullptr;
+    throw;
+  }
+}
+
+Env::~Env() {
+  if (env_) mdb_env_close(env_);
+}
+
+std::size_t Env::map_size() const {
+  MDB_envinfo info;
+  mdb_env_info(env_, &info);
+  return info.me_mapsize;
+}
+
+void Env::grow(std::size_t at_least) {
+  std::size_t next = map_size() * 2;
+  if (next < at_least) next = at_least;
+  check("mdb_env_set_mapsize", mdb_env_set_mapsize(env_, next));
+}
+
+void Env::adopt_map_size() { check("mdb_env_set_mapsize", mdb_env_set_mapsize(env_, 0)); }
+
+void Env::sync(bool force) { check("mdb_env_sync", mdb_env_sync(env_, force ? 1 : 0)); }
+
+int Env::reader_check() {
+  int dead = 0;
+  mdb_reader_check(env_, &dead);
+  return dead;
+}
+
+Txn::Txn(Env& env, bool write) {
+  for (;;) {
+    int rc = mdb_txn_begin(env.get(), nullptr, write ? 0 : MDB_RDONLY, &txn_);
+    if (rc == MDB_MAP_RESIZED) {
+      env.adopt_map_size();
+      continue;
+    }
+    if (rc == MDB_READERS_FULL && env.reader_check() > 0) continue;
+    check("mdb_txn_begin", rc);
+    return;
+  }
+}
+
+Txn& Txn::operator=(Txn&& other) noexcept {
+  if (this != &other) {
+    abort();
+    txn_ = other.txn_;
+    other.txn_ = nullptr;
+  }
+  return *this;
+}
+
+void Txn::commit() {
+  MDB_txn* t = txn_;
+  txn_ = nullptr;
+  check("mdb_txn_commit", mdb_txn_commit(t));
+}
+
+void Txn::abort() noexcept {
+  if (txn_) mdb_txn_abort(txn_);
+  txn_ = nullptr;
+}
+
+MDB_dbi Txn::open_db(const char* name, bool create) {
+  MDB_dbi dbi = 0;
+  check("mdb_dbi_open", mdb_dbi_open(txn_, name, create ? MDB_CREATE : 0, &dbi));
+  return dbi;
+}
+
+bool Txn::get(MDB_dbi dbi, std::string_view key, std::string_view& out) const {
+  MDB_val k = to_val(key), v;
+  int rc = mdb_get(txn_, dbi, &k, &v);
+  if (rc == MDB_NOTFOUND) return false;
+  check("mdb_get", rc);
+  out = from_val(v);
+  return true;
+}
+
+void Txn::put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags) {
+  MDB_val k = to_val(key), v = to_val(value);
+  check("mdb_put", mdb_put(txn_, dbi, &k, &v, flags));
+}
+
+bool Txn::del(MDB_dbi dbi, std::string_view key) {
+  MDB_val k = to_val(key);
+  int rc = mdb_del(txn_, dbi, &k, nullptr);
+  if (rc == MDB_NOTFOUND) return false;
+  check("mdb_del", rc);
+  return true;
+}
+
+void Txn::drop(MDB_dbi dbi, bool delete_db) { check("mdb_drop", mdb_drop(txn_, dbi, delete_db ? 1 : 0)); }
+
+Cursor::Cursor(const Txn& txn, MDB_dbi dbi) { check("mdb_cursor_open", mdb_cursor_open(txn.get(), dbi, &cursor_)); }
+
+Cursor::~Cursor() {
+  if (cursor_) mdb_cursor_close(cursor_);
+}
+
+bool Cursor::get(MDB_cursor_op op, std::string_view key) {
+  MDB_val k = to_val(key), v{0, nullptr};
+  int rc = mdb_cursor_get(cursor_, &k, &v, op);
+  if (rc == MDB_NOTFOUND) return false;
+  check("mdb_cursor_get", rc);
+  key_ = from_val(k);
+  value_ = from_val(v);
+  return true;
+}
+
+bool Cursor::first() { return get(MDB_FIRST); }
+bool Cursor::last() { return get(MDB_LAST); }
+bool Cursor::next() { return get(MDB_NEXT); }
+bool Cursor::prev() { return get(MDB_PREV); }
+bool Cursor::seek(std::string_view key) { return get(MDB_SET_RANGE, key); }
+
+}  // namespace opsledger::lmdb

@@ -1,0 +1,115 @@
+// RAII wrappers over the LMDB C API: an environment, a move-only transaction that aborts
+// in its destructor, and a cursor. Errors become LmdbError carrying the LMDB code so the
+// engine can tell a full map (grow and retry) from a full disk (storage_full).
+//
+// Values returned as std::string_view point into the memory map and stay valid only until
+// the transaction that produced them ends (commit, abort or destruction).
+#pragma once
+
+#include <lmdb.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace opsledger::lmdb {
+
+class LmdbError : public std::runtime_error {
+ public:
+  LmdbError(const char* where, int code);
+  int code() const noexcept { return code_; }
+  bool map_full() const noexcept { return code_ == MDB_MAP_FULL; }
+  bool disk_full() const noexcept;
+
+ private:
+  int code_;
+};
+
+void check(const char* where, int rc);
+
+class Env {
+ public:
+  struct Options {
+    std::size_t map_size_bytes = std::size_t{1} << 26;  // 64 MiB; grows on MDB_MAP_FULL
+    unsigned max_dbs = 64;
+    unsigned max_readers = 256;
+    bool nosync = false;
+    bool read_only = false;
+  };
+  Env(const std::string& dir, const Options& options);
+  ~Env();
+  Env(const Env&) = delete;
+  Env& operator=(const Env&) = delete;
+
+  MDB_env* get() const noexcept { return env_; }
+  std::size_t map_size() const;
+  // Doubles the map (or sets at least `at_least`). Only with no transaction open in this process.
+  void grow(std::size_t at_least = 0);
+  // Adopts a size another process set (after MDB_MAP_RESIZED).
+  void adopt_map_size();
+  void sync(bool force);
+  // Clears reader slots left behind by dead processes; returns how many.
+  int reader_check();
+
+ private:
+  MDB_env* env_ = nullptr;
+};
+
+class Txn {
+ public:
+  Txn() = default;
+  Txn(Env& env, bool write);
+  ~Txn() { abort(); }
+  Txn(Txn&& other) noexcept : txn_(other.txn_) { other.txn_ = nullptr; }
+  Txn& operator=(Txn&& other) noexcept;
+  Txn(const Txn&) = delete;
+  Txn& operator=(const Txn&) = delete;
+
+  MDB_txn* get() const noexcept { return txn_; }
+  bool active() const noexcept { return txn_ != nullptr; }
+  // The handle is cleared before mdb_txn_commit so a failed commit is never freed twice.
+  void commit();
+  void abort() noexcept;
+
+  MDB_dbi open_db(const char* name, bool create);
+  // Returns false when the key is absent; `out` then is untouched.
+  bool get(MDB_dbi dbi, std::string_view key, std::string_view& out) const;
+  void put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags = 0);
+  bool del(MDB_dbi dbi, std::string_view key);
+  void drop(MDB_dbi dbi, bool delete_db);
+
+ private:
+  MDB_txn* txn_ = nullptr;
+};
+
+class Cursor {
+ public:
+  Cursor(const Txn& txn, MDB_dbi dbi);
+  ~Cursor();
+  Cursor(const Cursor&) = delete;
+  Cursor& operator=(const Cursor&) = delete;
+
+  // Position helpers; each returns false at the end of the database.
+  bool first();
+  bool last();
+  bool next();
+  bool prev();
+  bool seek(std::string_view key);  // first key >= key
+  std::string_view key() const { return key_; }
+  std::string_view value() const { return value_; }
+
+ private:
+  bool get(MDB_cursor_op op, std::string_view key = {});
+  MDB_cursor* cursor_ = nullptr;
+  std::string_view key_, value_;
+};
+
+inline MDB_val to_val(std::string_view s) {
+  return MDB_val{s.size(), const_cast<char*>(s.data())};
+}
+inline std::string_view from_val(const MDB_val& v) {
+  return std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
+}
+
+}  // namespace opsledger::lmdb

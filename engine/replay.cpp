@@ -1,0 +1,75 @@
+#include "engine/replay.h"
+
+#include "events/bytes.h"
+#include "events/envelope.h"
+#include "events/sha256.h"
+#include "projections/apply.h"
+
+namespace opsledger {
+
+namespace {
+std::uint64_t total_events(const lmdb::Txn& txn, const Dbis& dbis) {
+  MDB_stat st;
+  mdb_stat(txn.get(), dbis.events, &st);
+  return st.ms_entries;
+}
+}  // namespace
+
+ChainCheck verify_chain(const lmdb::Txn& txn, const Dbis& dbis, const Progress& progress) {
+  ChainCheck r;
+  r.last_hash = std::string(kHashSize, '\0');
+  std::uint64_t total = total_events(txn, dbis);
+  lmdb::Cursor c(txn, dbis.events);
+  std::uint64_t expect = 1;
+  for (bool more = c.first(); more; more = c.next(), ++expect) {
+    auto fail = [&](std::uint64_t seq, std::string problem) {
+      r.ok = false;
+      r.bad_seq = seq;
+      r.problem = std::move(problem);
+      return r;
+    };
+    if (c.key().size() != 8) return fail(expect, "malformed key");
+    std::uint64_t seq = get_be64(c.key());
+    if (seq != expect) return fail(expect, "event missing (next present is seq " + std::to_string(seq) + ")");
+    Envelope e;
+    try {
+      e = decode_envelope(c.value());
+    } catch (const DecodeError& err) {
+      return fail(seq, std::string("envelope does not decode: ") + err.what());
+    }
+    if (e.prev_hash != r.last_hash) return fail(seq, "prev_hash does not match the previous event's hash");
+    if (!envelope_hash_ok(c.value())) return fail(seq, "hash does not match the envelope bytes");
+    try {
+      decode_payload(e.event_type, e.schema_version, e.payload);
+    } catch (const DecodeError& err) {
+      return fail(seq, std::string("payload does not decode: ") + err.what());
+    }
+    r.last_seq = seq;
+    r.last_hash = e.hash;
+    if (progress && (seq % 65536 == 0)) progress(seq, total);
+  }
+  if (progress) progress(r.last_seq, total);
+  return r;
+}
+
+std::uint64_t replay_into(const lmdb::Txn& txn, const Dbis& dbis, Store& store, std::uint64_t from_seq,
+                          std::uint64_t until_seq, const Progress& progress) {
+  std::uint64_t total = total_events(txn, dbis);
+  lmdb::Cursor c(txn, dbis.events);
+  std::uint64_t last = from_seq;
+  for (bool more = c.seek(be64(from_seq + 1)); more; more = c.next()) {
+    std::uint64_t seq = get_be64(c.key());
+    if (until_seq && seq > until_seq) break;
+    try {
+      apply_envelope(store, seq, c.value());
+    } catch (const DecodeError& e) {
+      throw DecodeError("seq " + std::to_string(seq) + ": " + e.what());
+    }
+    last = seq;
+    if (progress && (seq % 65536 == 0)) progress(seq, total);
+  }
+  if (progress) progress(last, total);
+  return last;
+}
+
+}  // namespace opsledger

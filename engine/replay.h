@@ -1,0 +1,35 @@
+// Reading the log back: chain verification and replay into a memory store, with the same
+// apply functions the live engine uses.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "engine/lmdb.h"
+#include "engine/lmdb_store.h"
+#include "projections/memory_store.h"
+
+namespace opsledger {
+
+using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
+struct ChainCheck {
+  bool ok = true;
+  std::uint64_t last_seq = 0;     // last sound seq
+  std::uint64_t bad_seq = 0;      // first bad seq when !ok
+  std::string problem;            // what is wrong at bad_seq
+  std::string last_hash;          // chain hash at last_seq (32 raw bytes)
+};
+
+// Walks the `events` database from genesis: keys gap-free from 1, every envelope decodes,
+// prev_hash links, and each hash recomputes. Stops at the first fault.
+ChainCheck verify_chain(const lmdb::Txn& txn, const Dbis& dbis, const Progress& progress = {});
+
+// Applies events (from_seq, until_seq] to `store` (which holds the state at from_seq).
+// until_seq 0: to the end. Throws DecodeError naming the seq that does not decode.
+std::uint64_t replay_into(const lmdb::Txn& txn, const Dbis& dbis, Store& store, std::uint64_t from_seq,
+                          std::uint64_t until_seq, const Progress& progress = {});
+
+}  // namespace opsledger

@@ -1,0 +1,68 @@
+#include "events/envelope.h"
+
+#include "events/bytes.h"
+#include "events/sha256.h"
+
+namespace opsledger {
+
+std::string encode_envelope(Envelope& e) {
+  std::string out;
+  out.reserve(128 + e.payload.size() + e.actor.name.size() + e.request_id.size());
+  ByteWriter w(out);
+  w.u8(kEnvelopeFormat);
+  w.u16(e.event_type);
+  w.u16(e.schema_version);
+  w.i64(e.at_us);
+  w.i64(e.recorded_at_us);
+  w.u8(static_cast<std::uint8_t>(e.actor.kind));
+  w.u64(e.actor.user_id);
+  w.str(e.actor.name);
+  w.str(e.request_id);
+  w.raw(e.request_digest);
+  w.raw(e.prev_hash);
+  w.str(e.payload);
+  Sha256 h;
+  h.update(e.prev_hash);
+  h.update(out);
+  e.hash = h.finish();
+  out += e.hash;
+  return out;
+}
+
+Envelope decode_envelope(std::string_view bytes) {
+  ByteReader r(bytes);
+  if (r.u8() != kEnvelopeFormat) throw DecodeError("unknown envelope format");
+  Envelope e;
+  e.event_type = r.u16();
+  e.schema_version = r.u16();
+  e.at_us = r.i64();
+  e.recorded_at_us = r.i64();
+  auto kind = r.u8();
+  if (kind > 2) throw DecodeError("unknown actor kind");
+  e.actor.kind = static_cast<ActorKind>(kind);
+  e.actor.user_id = r.u64();
+  e.actor.name = r.str();
+  e.request_id = r.str();
+  e.request_digest = std::string(r.raw(kHashSize));
+  e.prev_hash = std::string(r.raw(kHashSize));
+  e.payload = r.str();
+  e.hash = std::string(r.raw(kHashSize));
+  r.expect_end();
+  return e;
+}
+
+bool envelope_hash_ok(std::string_view bytes) {
+  if (bytes.size() < 1 + kHashSize) return false;
+  Envelope e;
+  try {
+    e = decode_envelope(bytes);
+  } catch (const DecodeError&) {
+    return false;
+  }
+  Sha256 h;
+  h.update(e.prev_hash);
+  h.update(bytes.substr(0, bytes.size() - kHashSize));
+  return h.finish() == e.hash;
+}
+
+}  // namespace opsledger

@@ -1,0 +1,152 @@
+// The records stored in the projection tables, their binary encodings (events/bytes.h),
+// and the key builders. Records are encoded by hand, not with cereal: they are rewritten
+// on every decision, and a fixed layout keeps them small and the digest stable.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "events/domain.h"
+#include "events/envelope.h"
+#include "projections/store.h"
+
+namespace opsledger {
+
+struct TenantRecord {
+  Id workspace_id = 0;
+  std::string name;
+};
+
+struct MembershipRecord {
+  Role role = Role::readonly;
+  bool all_tenants = true;
+  std::vector<Id> tenant_ids;  // sorted
+};
+
+struct ConnectionRecord {
+  Id workspace_id = 0;
+  Id tenant_id = 0;
+  std::string provider;
+  std::string display_name;
+  Consent consent = Consent::missing;
+  Credentials credentials = Credentials::missing;
+  Permissions permissions = Permissions::ok;
+  bool enabled = true;
+  std::uint32_t max_concurrent_runs = 1;
+};
+
+inline constexpr std::size_t kFailuresKeptMax = 50;
+
+struct RunRecord {
+  Id run_id = 0;
+  Id workspace_id = 0;
+  std::optional<Id> tenant_id;
+  std::string type;
+  std::string label;
+  RunStatus status = RunStatus::queued;
+  Outcome outcome = Outcome::pending;
+  Actor initiator;
+  std::optional<Id> provider_connection_id;
+  bool provider_backed = true;
+  std::string run_identity_hash;
+  IdentityPolicy identity_policy = IdentityPolicy::while_active;
+  std::string request_id;
+  std::string context_json;
+  Counts counts;
+  std::vector<Failure> failures;
+  std::uint64_t failures_dropped = 0;
+  std::optional<Report> report;
+  TimeUs created_at = 0;
+  std::optional<TimeUs> started_at;
+  std::optional<TimeUs> completed_at;
+  TimeUs last_activity_at = 0;
+};
+
+struct NotificationRecord {
+  Id run_id = 0;
+  std::string type;
+  Outcome outcome = Outcome::succeeded;
+  TimeUs at = 0;
+};
+
+struct EnvironmentRecord {
+  Id workspace_id = 0;
+  std::string name;
+};
+
+struct ObservationRecord {
+  CoverageLevel level = CoverageLevel::none;
+  EvidenceState evidence_state = EvidenceState::none;
+  IdentityState identity_state = IdentityState::unresolved;
+  std::optional<Id> provider_connection_id;
+  std::uint64_t seq = 0;
+};
+
+struct TriageRecord {
+  TriageEntry entry;
+  std::uint64_t classifications = 0;
+};
+
+struct LegacyRecord {
+  LegacyKind kind = LegacyKind::inventory_sync;
+  Id legacy_id = 0;
+  Id workspace_id = 0;
+  Id tenant_id = 0;
+  std::string status;
+  TimeUs started_at = 0;
+  TimeUs completed_at = 0;
+  Counts counts;
+  std::optional<Id> operation_run_id;
+};
+
+// Encoders and decoders; decode throws DecodeError on malformed bytes.
+#define OPSLEDGER_CODEC(T)            \
+  std::string encode(const T& r);     \
+  void decode(std::string_view b, T& r);
+OPSLEDGER_CODEC(TenantRecord)
+OPSLEDGER_CODEC(MembershipRecord)
+OPSLEDGER_CODEC(ConnectionRecord)
+OPSLEDGER_CODEC(RunRecord)
+OPSLEDGER_CODEC(NotificationRecord)
+OPSLEDGER_CODEC(EnvironmentRecord)
+OPSLEDGER_CODEC(ObservationRecord)
+OPSLEDGER_CODEC(TriageRecord)
+OPSLEDGER_CODEC(LegacyRecord)
+OPSLEDGER_CODEC(OperationTypeDef)
+OPSLEDGER_CODEC(ResourceTypeDef)
+OPSLEDGER_CODEC(ScopeDef)
+#undef OPSLEDGER_CODEC
+
+// Typed access: load<T>(store, table, key) -> optional<T>; save(store, table, key, record).
+template <class T>
+std::optional<T> load(const Store& s, Table t, std::string_view key) {
+  std::string bytes;
+  if (!s.get(t, key, bytes)) return std::nullopt;
+  T r;
+  decode(bytes, r);
+  return r;
+}
+template <class T>
+void save(Store& s, Table t, std::string_view key, const T& r) {
+  s.put(t, key, encode(r));
+}
+
+// u64 values stored as be64.
+std::optional<std::uint64_t> load_u64(const Store& s, Table t, std::string_view key);
+void save_u64(Store& s, Table t, std::string_view key, std::uint64_t v);
+
+// Keys.
+std::string key_id(Id a);
+std::string key_ids(Id a, Id b);
+std::string key_identity(ScopeKind kind, Id scope_id, std::string_view identity_hash_hex);
+std::string key_resource_type(std::string_view canonical_type, SourceClass sc);
+std::string key_coverage(Id env, std::string_view canonical_type, SourceClass sc);
+std::string key_eligibility(Id env, std::string_view scope_key);
+std::string key_legacy(LegacyKind kind, Id legacy_id);
+
+inline constexpr std::string_view kMetaLastSeq = "last_seq";
+inline constexpr std::string_view kMetaNextRunId = "next_run_id";
+
+}  // namespace opsledger
