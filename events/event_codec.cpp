@@ -6,16 +6,60 @@
 // byte and the value. A version newer than the one this build knows is an error.
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/cereal.hpp>
-#include <cereal/types/string.hpp>
-#include <cereal/types/vector.hpp>
 
 #include <istream>
+#include <string>
+#include <vector>
 #include <ostream>
 #include <streambuf>
 #include <type_traits>
 
 #include "events/bytes.h"
 #include "events/events.h"
+
+// Strings and vectors, in cereal's own layout (a size tag, then the elements), but loaded
+// with a bound: a size larger than the bytes left in the payload is a DecodeError before
+// anything is allocated, so hostile bytes can never ask for a huge allocation. Found by
+// argument-dependent lookup on the archive type (namespace cereal).
+namespace opsledger::codec_detail {
+// Bytes left in the payload being decoded on this thread (set by decode_as).
+inline thread_local std::streambuf* current_input = nullptr;
+inline std::size_t bytes_left() {
+  return current_input ? static_cast<std::size_t>(current_input->in_avail()) : 0;
+}
+inline void check_size(std::uint64_t n, std::size_t min_element_bytes) {
+  if (n > bytes_left() / min_element_bytes) throw opsledger::DecodeError("container size exceeds the payload");
+}
+}  // namespace opsledger::codec_detail
+
+namespace cereal {
+
+inline void CEREAL_SAVE_FUNCTION_NAME(PortableBinaryOutputArchive& ar, const std::string& s) {
+  ar(make_size_tag(static_cast<size_type>(s.size())));
+  ar(binary_data(s.data(), s.size()));
+}
+inline void CEREAL_LOAD_FUNCTION_NAME(PortableBinaryInputArchive& ar, std::string& s) {
+  size_type n = 0;
+  ar(make_size_tag(n));
+  opsledger::codec_detail::check_size(n, 1);
+  s.resize(static_cast<std::size_t>(n));
+  ar(binary_data(s.data(), s.size()));
+}
+template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(PortableBinaryOutputArchive& ar, const std::vector<T>& v) {
+  ar(make_size_tag(static_cast<size_type>(v.size())));
+  for (const auto& e : v) ar(e);
+}
+template <class T>
+void CEREAL_LOAD_FUNCTION_NAME(PortableBinaryInputArchive& ar, std::vector<T>& v) {
+  size_type n = 0;
+  ar(make_size_tag(n));
+  opsledger::codec_detail::check_size(n, 1);
+  v.resize(static_cast<std::size_t>(n));
+  for (auto& e : v) ar(e);
+}
+
+}  // namespace cereal
 
 namespace opsledger {
 namespace {
@@ -328,14 +372,18 @@ Event decode_as(std::uint16_t version, std::string_view bytes) {
   ViewInBuf buf(bytes);
   std::istream in(&buf);
   T value;
+  codec_detail::current_input = &buf;
   try {
     cereal::PortableBinaryInputArchive ar(in);
     ar(value);
   } catch (const DecodeError&) {
+    codec_detail::current_input = nullptr;
     throw;
   } catch (const std::exception& e) {
+    codec_detail::current_input = nullptr;
     throw DecodeError(std::string("payload does not decode: ") + e.what());
   }
+  codec_detail::current_input = nullptr;
   if (in.rdbuf()->in_avail() != 0) throw DecodeError("trailing payload bytes");
   return value;
 }

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Quick start 2: install what is missing, build, and run the whole default test suite
+# (CTest, label `long` excluded), then the same suite again under AddressSanitizer and
+# UndefinedBehaviorSanitizer in a second build.
+set -eu
+cd "$(dirname "$0")/.."
+OPSLEDGER_EXTRA_PACKAGES="php-cli" sh scripts/ensure-deps.sh
+jobs="${OPSLEDGER_JOBS:-2}"
+
+echo "== Release build and tests"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+ninja -C build -j"$jobs"
+(cd build && ctest -LE long --output-on-failure -j"$jobs")
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOPSLEDGER_SANITIZE=ON \
+  -DOPSLEDGER_BUILD_BENCHMARKS=OFF >/dev/null
+ninja -C build-asan -j"$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest -LE long --output-on-failure -j"$jobs")

@@ -1,0 +1,296 @@
+// The event log: envelope round trips, the golden log, hostile bytes, chain verification,
+// map growth (SPEC section 2; issue 2).
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "engine/engine_impl.h"
+#include "engine/event_log.h"
+#include "engine/lmdb.h"
+#include "engine/lmdb_store.h"
+#include "engine/replay.h"
+#include "events/bytes.h"
+#include "events/envelope.h"
+#include "events/events.h"
+#include "tests/golden_events.h"
+#include "tests/test_support.h"
+
+using namespace opsledger;
+using namespace opsledger::test;
+
+namespace {
+
+const std::string kGoldenPath = std::string(OPSLEDGER_SOURCE_DIR) + "/tests/golden/events_v1.bin";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> split_records(const std::string& log) {
+  std::vector<std::string> out;
+  ByteReader r(log);
+  while (r.remaining() > 0) {
+    auto n = r.u32();
+    out.emplace_back(r.raw(n));
+  }
+  return out;
+}
+
+// Decoding hostile bytes may succeed or throw DecodeError, nothing else.
+void decode_or_clean_error(std::string_view bytes) {
+  try {
+    auto env = decode_envelope(bytes);
+    (void)envelope_hash_ok(bytes);
+    (void)decode_payload(env.event_type, env.schema_version, env.payload);
+  } catch (const DecodeError&) {
+  }
+}
+
+// A database with some history, closed, for tampering.
+std::string make_db(TempDir& dir, int starts) {
+  Options o = test_options();
+  std::unique_ptr<Engine> e;
+  REQUIRE(Engine::open(dir.path(), o, e).is_ok());
+  for (int i = 0; i < starts; ++i)
+    e->execute(R"({"cmd":"register_workspace","workspace_id":)" + std::to_string(i + 1) + R"(,"name":"w"})");
+  return dir.path();
+}
+
+void tamper(const std::string& dir, const std::function<void(lmdb::Txn&, const Dbis&)>& f) {
+  lmdb::Env env(dir, lmdb::Env::Options{});
+  lmdb::Txn txn(env, true);
+  Dbis dbis = open_dbis(txn, false);
+  f(txn, dbis);
+  txn.commit();
+}
+
+ChainCheck check(const std::string& dir) {
+  lmdb::Env env(dir, lmdb::Env::Options{});
+  lmdb::Txn txn(env, false);
+  Dbis dbis = open_dbis(txn, false);
+  return verify_chain(txn, dbis);
+}
+
+}  // namespace
+
+TEST_CASE("the golden log of every event version decodes to the same events", "[log][golden]") {
+  auto expected = golden_events_v1();
+  std::string built = build_golden_log(expected);
+  if (std::getenv("OPSLEDGER_WRITE_GOLDEN")) {
+    std::ofstream(kGoldenPath, std::ios::binary) << built;
+    WARN("golden log written to " << kGoldenPath);
+  }
+  std::string golden = read_file(kGoldenPath);
+  REQUIRE_FALSE(golden.empty());
+  // Old bytes stay readable forever: decode the committed file, not what we encode today.
+  auto records = split_records(golden);
+  REQUIRE(records.size() == expected.size());
+  std::set<std::uint16_t> types;
+  std::string prev(32, '\0');
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    CAPTURE(i);
+    auto env = decode_envelope(records[i]);
+    CHECK(envelope_hash_ok(records[i]));
+    CHECK(env.prev_hash == prev);
+    prev = env.hash;
+    CHECK(env.at_us == expected[i].envelope.at_us);
+    CHECK(env.actor == expected[i].envelope.actor);
+    CHECK(env.request_id == expected[i].envelope.request_id);
+    auto ev = decode_payload(env.event_type, env.schema_version, env.payload);
+    CHECK(ev == expected[i].event);
+    types.insert(env.event_type);
+  }
+  CHECK(types.size() == std::variant_size_v<Event>);  // every event type is in the golden log
+  CHECK(golden == built);  // the v1 encoding is stable byte for byte
+}
+
+TEST_CASE("an unknown event type or a newer version is an error, never a silent default", "[log]") {
+  auto payload = encode_payload(WorkspaceRegistered{1, "x"});
+  CHECK_THROWS_AS(decode_payload(999, 1, payload), DecodeError);
+  CHECK_THROWS_AS(decode_payload(static_cast<std::uint16_t>(EventType::workspace_registered), 2, payload), DecodeError);
+  CHECK_THROWS_AS(decode_payload(static_cast<std::uint16_t>(EventType::workspace_registered), 0, payload), DecodeError);
+  CHECK(decode_payload(static_cast<std::uint16_t>(EventType::workspace_registered), 1, payload) ==
+        Event{WorkspaceRegistered{1, "x"}});
+}
+
+TEST_CASE("envelope round trip keeps every field and the hash covers them", "[log]") {
+  Envelope e;
+  e.event_type = 9;
+  e.schema_version = 1;
+  e.at_us = -5;
+  e.recorded_at_us = 42;
+  e.actor = Actor{ActorKind::user, 7, "Ada"};
+  e.request_id = "r1";
+  e.request_digest = std::string(32, 'd');
+  e.prev_hash = std::string(32, 'p');
+  e.payload = std::string("\0\1\2", 3);
+  std::string bytes = encode_envelope(e);
+  auto d = decode_envelope(bytes);
+  CHECK(d.event_type == 9);
+  CHECK(d.at_us == -5);
+  CHECK(d.recorded_at_us == 42);
+  CHECK(d.actor == e.actor);
+  CHECK(d.request_id == "r1");
+  CHECK(d.request_digest == e.request_digest);
+  CHECK(d.prev_hash == e.prev_hash);
+  CHECK(d.payload == e.payload);
+  CHECK(d.hash == e.hash);
+  CHECK(envelope_hash_ok(bytes));
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    std::string flipped = bytes;
+    flipped[i] = static_cast<char>(flipped[i] ^ 0x01);
+    CAPTURE(i);
+    CHECK_FALSE(envelope_hash_ok(flipped));
+  }
+}
+
+TEST_CASE("random and truncated bytes give the envelope decoder a clean error every time", "[log][fuzz]") {
+  auto golden = golden_events_v1();
+  auto records = split_records(build_golden_log(golden));
+  std::mt19937_64 rng(12345);
+  for (const auto& rec : records) {
+    for (std::size_t cut = 0; cut < rec.size(); ++cut) decode_or_clean_error(std::string_view(rec).substr(0, cut));
+    for (int k = 0; k < 200; ++k) {
+      std::string m = rec;
+      std::size_t pos = rng() % m.size();
+      m[pos] = static_cast<char>(rng());
+      decode_or_clean_error(m);
+    }
+    // Hostile payloads inside a well-formed envelope: sizes that claim more than exists.
+    auto env = decode_envelope(rec);
+    for (int k = 0; k < 200; ++k) {
+      std::string p = env.payload;
+      for (int j = 0; j < 4; ++j) p[rng() % p.size()] = static_cast<char>(0xff);
+      try {
+        (void)decode_payload(env.event_type, env.schema_version, p);
+      } catch (const DecodeError&) {
+      }
+    }
+  }
+  for (int k = 0; k < 5000; ++k) {
+    std::string junk(rng() % 300, '\0');
+    for (auto& c : junk) c = static_cast<char>(rng());
+    if (!junk.empty() && k % 2) junk[0] = 1;  // past the format byte, into the fields
+    decode_or_clean_error(junk);
+  }
+  SUCCEED("no decoder crashed or threw anything but DecodeError");
+}
+
+TEST_CASE("engine appends are read back in order with a sound chain", "[log]") {
+  TestDb db;
+  seed_contoso(db);
+  std::uint64_t before = db.engine().last_seq();
+  auto a = db.send(start_cmd("r1"));
+  REQUIRE(a.at("seq").to_number<std::uint64_t>() == before + 1);
+  auto& impl = db.engine().impl();
+  lmdb::Txn txn(*impl.env, false);
+  auto bytes = read_event(txn, impl.dbis.events, before + 1);
+  REQUIRE(bytes);
+  auto env = decode_envelope(*bytes);
+  CHECK(env.request_id == "r1");
+  CHECK(env.actor.user_id == 7);
+  auto ev = decode_payload(env.event_type, env.schema_version, env.payload);
+  REQUIRE(std::holds_alternative<StartDecided>(ev));
+  CHECK(std::get<StartDecided>(ev).decision == Decision::accepted);
+  auto chain = verify_chain(txn, impl.dbis);
+  CHECK(chain.ok);
+  CHECK(chain.last_seq == before + 1);
+  // recorded_at never decreases along the log
+  TimeUs last = 0;
+  lmdb::Cursor c(txn, impl.dbis.events);
+  for (bool more = c.first(); more; more = c.next()) {
+    auto e = decode_envelope(c.value());
+    CHECK(e.recorded_at_us >= last);
+    last = e.recorded_at_us;
+  }
+}
+
+TEST_CASE("verify_chain names the first bad seq", "[log][verify]") {
+  TempDir dir;
+  make_db(dir, 20);
+  REQUIRE(check(dir.path()).ok);
+  std::uint64_t last = check(dir.path()).last_seq;
+
+  SECTION("a flipped byte") {
+    tamper(dir.path(), [](lmdb::Txn& txn, const Dbis& d) {
+      std::string_view v;
+      REQUIRE(txn.get(d.events, be64(15), v));
+      std::string m(v);
+      m[m.size() / 2] = static_cast<char>(m[m.size() / 2] ^ 0x20);
+      txn.put(d.events, be64(15), m);
+    });
+    auto r = check(dir.path());
+    CHECK_FALSE(r.ok);
+    CHECK(r.bad_seq == 15);
+  }
+  SECTION("a removed event") {
+    tamper(dir.path(), [](lmdb::Txn& txn, const Dbis& d) { REQUIRE(txn.del(d.events, be64(12))); });
+    auto r = check(dir.path());
+    CHECK_FALSE(r.ok);
+    CHECK(r.bad_seq == 12);
+  }
+  SECTION("a reordered pair") {
+    tamper(dir.path(), [](lmdb::Txn& txn, const Dbis& d) {
+      std::string_view a, b;
+      REQUIRE(txn.get(d.events, be64(8), a));
+      REQUIRE(txn.get(d.events, be64(9), b));
+      std::string sa(a), sb(b);
+      txn.put(d.events, be64(8), sb);
+      txn.put(d.events, be64(9), sa);
+    });
+    auto r = check(dir.path());
+    CHECK_FALSE(r.ok);
+    CHECK(r.bad_seq == 8);
+  }
+  SECTION("a truncated tail is caught by verify through the projections' last applied seq") {
+    tamper(dir.path(), [&](lmdb::Txn& txn, const Dbis& d) { REQUIRE(txn.del(d.events, be64(last))); });
+    CHECK(check(dir.path()).ok);  // the chain alone cannot see it
+    std::string cmd = std::string(OPSLEDGER_CLI) + " verify --db " + dir.path() + " > " + dir.sub("out.txt") + " 2>&1";
+    int rc = std::system(cmd.c_str());
+    CHECK(rc != 0);
+    CHECK(read_file(dir.sub("out.txt")).find("seq " + std::to_string(last)) != std::string::npos);
+  }
+}
+
+TEST_CASE("the map grows past its initial size by itself", "[log][storage]") {
+  Options o = test_options();
+  o.initial_map_size_bytes = 256 * 1024;
+  TestDb db(o);
+  auto& impl = db.engine().impl();
+  std::size_t initial = impl.env->map_size();
+  std::string big(8000, 'n');
+  for (int i = 1; i <= 300; ++i) {
+    auto a = db.send({{"cmd", "register_workspace"}, {"workspace_id", i}, {"name", big}});
+    REQUIRE(a.at("ok").as_bool());
+  }
+  CHECK(impl.env->map_size() > initial);
+  db.reopen();
+  CHECK(db.send({{"cmd", "register_workspace"}, {"workspace_id", 300}, {"name", big}}).at("ok").as_bool());
+  CHECK(replay_digest(db.dir()) == db.digest());
+}
+
+TEST_CASE("a capped map answers storage_full, writes nothing, and keeps serving reads", "[log][storage]") {
+  Options o = test_options();
+  o.initial_map_size_bytes = 256 * 1024;
+  o.max_map_size_bytes = 512 * 1024;
+  TestDb db(o);
+  std::string big(8000, 'n');
+  std::string code;
+  int i = 1;
+  std::uint64_t seq_before = 0;
+  for (; i < 1000 && code.empty(); ++i) {
+    seq_before = db.seq();
+    code = error_code(db.send({{"cmd", "register_workspace"}, {"workspace_id", i}, {"name", big}}));
+  }
+  REQUIRE(code == "storage_full");
+  CHECK(db.seq() == seq_before);                     // nothing half-applied
+  CHECK(db.send({{"cmd", "stats"}}).at("ok").as_bool());  // reads still served
+  CHECK(replay_digest(db.dir()) == db.digest());
+}
