@@ -65,8 +65,9 @@ std::optional<RunStatus> drive(RunStatus from, const E& event) {
   if (from == RunStatus::running || from == RunStatus::completed) m.process_event(Begin{});
   if (from == RunStatus::completed) m.process_event(Complete{Outcome::succeeded});
   m.refused = false;
-  m.process_event(event);
-  if (m.refused) return std::nullopt;
+  // A guard that rejects does not reach no_transition: MSM reports it in the result.
+  auto handled = m.process_event(event);
+  if (m.refused || handled != msm::back::HANDLED_TRUE) return std::nullopt;
   switch (m.current_state()[0]) {
     case 0: return RunStatus::queued;
     case 1: return RunStatus::running;
