@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 namespace opsledger {
@@ -49,6 +50,32 @@ unsigned days_in_month(int y, int m) {
   return m == 2 && leap ? 29 : d[m - 1];
 }
 
+void write_string(std::string_view s, std::string& out) {
+  static const char* hex = "0123456789abcdef";
+  out.push_back('"');
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(hex[c >> 4]);
+          out.push_back(hex[c & 15]);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
 void write_canonical(const json::value& v, std::string& out) {
   switch (v.kind()) {
     case json::kind::object: {
@@ -62,7 +89,7 @@ void write_canonical(const json::value& v, std::string& out) {
       for (const auto* kv : items) {
         if (!first) out.push_back(',');
         first = false;
-        out += json::serialize(json::string_view(kv->key()));
+        write_string(kv->key(), out);
         out.push_back(':');
         write_canonical(kv->value(), out);
       }
@@ -80,7 +107,28 @@ void write_canonical(const json::value& v, std::string& out) {
       out.push_back(']');
       break;
     }
-    default:
+    case json::kind::string:
+      write_string(v.get_string(), out);
+      break;
+    case json::kind::int64: {
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof buf, v.get_int64());
+      out.append(buf, r.ptr);
+      break;
+    }
+    case json::kind::uint64: {
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof buf, v.get_uint64());
+      out.append(buf, r.ptr);
+      break;
+    }
+    case json::kind::bool_:
+      out += v.get_bool() ? "true" : "false";
+      break;
+    case json::kind::null:
+      out += "null";
+      break;
+    default:  // double: Boost.JSON's shortest round-trip form
       out += json::serialize(v);
   }
 }

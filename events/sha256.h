@@ -17,6 +17,7 @@ class Sha256 {
 
  private:
   void* ctx_;
+  bool initialized_ = true;
 };
 
 std::string sha256(std::string_view bytes);
