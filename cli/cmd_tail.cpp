@@ -109,7 +109,8 @@ int run_tail(int argc, char** argv) {
     }
     for (;;) {
       Pass p = write_new_events(*open.env, open.dbis, after);
-      if (p == Pass::reader_gone) return kExitOk;
+      // A signal that interrupted a write is a request to stop, not a failure.
+      if (p == Pass::reader_gone || g_stop) return kExitOk;
       if (p == Pass::failed) {
         std::fprintf(stderr, "opsledger tail: cannot write\n");
         return kExitEngineFailure;
