@@ -12,6 +12,12 @@ namespace {
 const Subcommand kSubcommands[] = {
     {"apply", "read JSON-lines commands on stdin, answer each on stdout", run_apply},
     {"verify", "check the hash chain, the projections and the snapshots", run_verify},
+    {"rebuild", "drop the projections and rebuild them from the log", run_rebuild},
+    {"snapshot", "write a snapshot of the projection state now", run_snapshot},
+    {"replay", "the state at a seq or a recorded time, as JSON", run_replay},
+    {"export", "every event as a JSON line with its hashes", run_export},
+    {"tail", "new events as JSON lines as they land (--follow)", run_tail},
+    {"demo", "build a realistic platform, play a day, tell the story, verify", run_demo},
 };
 
 void usage(std::FILE* out) {

@@ -12,6 +12,12 @@ struct Subcommand {
 
 int run_apply(int argc, char** argv);
 int run_verify(int argc, char** argv);
+int run_rebuild(int argc, char** argv);
+int run_snapshot(int argc, char** argv);
+int run_replay(int argc, char** argv);
+int run_export(int argc, char** argv);
+int run_tail(int argc, char** argv);
+int run_demo(int argc, char** argv);
 
 // Exit statuses.
 inline constexpr int kExitOk = 0;

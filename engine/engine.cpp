@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <span>
 #include <string>
@@ -19,6 +20,7 @@
 #include "events/bytes.h"
 #include "opsledger/engine.h"
 #include "projections/apply.h"
+#include "snapshots/snapshot.h"
 
 namespace opsledger {
 namespace fs = std::filesystem;
@@ -37,6 +39,20 @@ TimeUs Engine::Impl::now() const {
   if (options.clock) return options.clock();
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// Options::snapshot_every_events: after a commit that crossed a multiple of N, a snapshot
+// of the committed state in a transaction of its own. The batch's answers never depend on
+// it: a failed snapshot is a warning on stderr and the next crossing tries again.
+void Engine::Impl::maybe_snapshot(std::uint64_t first_seq, std::uint64_t last_seq) noexcept {
+  std::uint64_t every = options.snapshot_every_events;
+  if (every == 0 || last_seq / every == first_seq / every) return;
+  try {
+    write_snapshot(*env, dbis);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "opsledger: automatic snapshot after seq %llu failed: %s\n",
+                 static_cast<unsigned long long>(last_seq), e.what());
+  }
 }
 
 std::vector<std::string> Engine::Impl::run_batch(std::span<const std::string_view> commands) {
@@ -67,10 +83,12 @@ std::vector<std::string> Engine::Impl::run_batch(std::span<const std::string_vie
         }
       }
       if (restart) continue;
-      if (log.tail().seq > first_seq)
+      std::uint64_t last_seq = log.tail().seq;
+      if (last_seq > first_seq)
         txn.commit();
       else
         txn.abort();
+      maybe_snapshot(first_seq, last_seq);
       return answers;
     } catch (const lmdb::LmdbError& e) {
       if (e.map_full()) {

@@ -40,6 +40,9 @@ struct Engine::Impl {
   // retrying when it fills); returns one answer per command.
   std::vector<std::string> run_batch(std::span<const std::string_view> commands);
   std::string execute(std::string_view command);
+  // Writes an automatic snapshot when [first_seq, last_seq] crossed a multiple of
+  // options.snapshot_every_events (engine/engine.cpp).
+  void maybe_snapshot(std::uint64_t first_seq, std::uint64_t last_seq) noexcept;
 };
 
 // Creates the database in `dir` when it has none (seeding catalog, registry and scopes).

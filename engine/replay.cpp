@@ -60,6 +60,8 @@ std::uint64_t replay_into(const lmdb::Txn& txn, const Dbis& dbis, Store& store, 
   for (bool more = c.seek(be64(from_seq + 1)); more; more = c.next()) {
     std::uint64_t seq = get_be64(c.key());
     if (until_seq && seq > until_seq) break;
+    // A gap would silently skip an event's effects: refuse it.
+    if (seq != last + 1) throw DecodeError("seq " + std::to_string(last + 1) + ": event missing");
     try {
       apply_envelope(store, seq, c.value());
     } catch (const DecodeError& e) {

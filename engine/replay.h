@@ -28,7 +28,8 @@ struct ChainCheck {
 ChainCheck verify_chain(const lmdb::Txn& txn, const Dbis& dbis, const Progress& progress = {});
 
 // Applies events (from_seq, until_seq] to `store` (which holds the state at from_seq).
-// until_seq 0: to the end. Throws DecodeError naming the seq that does not decode.
+// until_seq 0: to the end. Throws DecodeError naming the seq that does not decode or is
+// missing (a gap).
 std::uint64_t replay_into(const lmdb::Txn& txn, const Dbis& dbis, Store& store, std::uint64_t from_seq,
                           std::uint64_t until_seq, const Progress& progress = {});
 

@@ -1,0 +1,292 @@
+#include "snapshots/snapshot.h"
+
+#include <boost/archive/binary_iarchive.hpp>
+#include <boost/archive/binary_oarchive.hpp>
+#include <boost/serialization/split_member.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/tracking.hpp>
+#include <boost/serialization/version.hpp>
+
+#include <cstring>
+#include <stdexcept>
+#include <streambuf>
+
+#include "engine/event_log.h"
+#include "events/bytes.h"
+#include "events/envelope.h"
+#include "events/sha256.h"
+#include "projections/apply.h"
+
+namespace opsledger::detail {
+
+// What the archive holds. Saving reads the tables from `source`; loading fills `target`.
+struct SnapshotImage {
+  std::uint64_t seq = 0;
+  std::string chain_hash;
+  std::string digest;
+  const Store* source = nullptr;
+  MemoryStore* target = nullptr;
+  std::uint64_t bytes_bound = 0;  // loading: no length may exceed the archive size
+
+  template <class Archive>
+  void save(Archive& ar, unsigned /*version*/) const {
+    ar << seq << chain_hash << digest;
+    std::uint32_t tables = kTableCount;
+    ar << tables;
+    for (std::size_t i = 0; i < kTableCount; ++i) {
+      auto t = static_cast<Table>(i);
+      std::string name(table_name(t));
+      ar << name;
+      source->scan(t, {}, [&](std::string_view k, std::string_view v) {
+        bool more = true;
+        std::uint64_t klen = k.size(), vlen = v.size();
+        ar << more << klen;
+        ar.save_binary(k.data(), k.size());
+        ar << vlen;
+        ar.save_binary(v.data(), v.size());
+        return true;
+      });
+      bool more = false;
+      ar << more;
+    }
+  }
+
+  template <class Archive>
+  void load(Archive& ar, unsigned version) {
+    if (version != 1) throw std::runtime_error("unknown snapshot image version " + std::to_string(version));
+    ar >> seq >> chain_hash >> digest;
+    std::uint32_t tables = 0;
+    ar >> tables;
+    if (tables > 4096) throw std::runtime_error("implausible table count");
+    for (std::uint32_t n = 0; n < tables; ++n) {
+      std::string name;
+      ar >> name;
+      std::optional<Table> table;
+      for (std::size_t i = 0; i < kTableCount; ++i)
+        if (table_name(static_cast<Table>(i)) == name) table = static_cast<Table>(i);
+      if (!table) throw std::runtime_error("unknown table " + name);
+      auto& map = target->table(*table);
+      if (!map.empty()) throw std::runtime_error("table " + name + " appears twice");
+      std::string k, v;
+      for (;;) {
+        bool more = false;
+        ar >> more;
+        if (!more) break;
+        read_bytes(ar, k);
+        read_bytes(ar, v);
+        if (!map.empty() && !(map.rbegin()->first < k)) throw std::runtime_error("keys out of order in " + name);
+        map.emplace_hint(map.end(), k, v);
+      }
+    }
+  }
+
+  template <class Archive>
+  void read_bytes(Archive& ar, std::string& out) {
+    std::uint64_t len = 0;
+    ar >> len;
+    if (len > bytes_bound) throw std::runtime_error("implausible record length");
+    out.resize(len);
+    if (len) ar.load_binary(out.data(), len);
+  }
+
+  BOOST_SERIALIZATION_SPLIT_MEMBER()
+};
+
+// std::streambuf appending to a string (saving) or reading a fixed range (loading).
+class StringSink : public std::streambuf {
+ public:
+  explicit StringSink(std::string& out) : out_(out) {}
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (c != traits_type::eof()) out_.push_back(static_cast<char>(c));
+    return c;
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    out_.append(s, static_cast<std::size_t>(n));
+    return n;
+  }
+
+ private:
+  std::string& out_;
+};
+
+class RangeSource : public std::streambuf {
+ public:
+  explicit RangeSource(std::string_view in) {
+    char* p = const_cast<char*>(in.data());
+    setg(p, p, p + in.size());
+  }
+};
+
+}  // namespace opsledger::detail
+
+BOOST_CLASS_VERSION(opsledger::detail::SnapshotImage, 1)
+BOOST_CLASS_TRACKING(opsledger::detail::SnapshotImage, boost::serialization::track_never)
+
+namespace opsledger {
+namespace {
+
+constexpr std::string_view kMagic = "OPSLSNAP";
+constexpr std::size_t kHeaderSize = 8 + 4 + kHashSize;
+
+}  // namespace
+
+std::string encode_snapshot(std::uint64_t seq, const std::string& chain_hash, const std::string& digest,
+                            const Store& state) {
+  std::string archive;
+  {
+    detail::StringSink sink(archive);
+    boost::archive::binary_oarchive ar(sink);
+    detail::SnapshotImage image;
+    image.seq = seq;
+    image.chain_hash = chain_hash;
+    image.digest = digest;
+    image.source = &state;
+    const detail::SnapshotImage& saved = image;
+    ar << saved;
+  }
+  std::string out;
+  out.reserve(kHeaderSize + archive.size());
+  ByteWriter w(out);
+  w.raw(kMagic);
+  w.u32(kSnapshotFormatVersion);
+  w.raw(sha256(archive));
+  w.raw(archive);
+  return out;
+}
+
+std::optional<Snapshot> decode_snapshot(std::uint64_t key_seq, std::string_view bytes, std::string& problem) {
+  try {
+    if (bytes.size() < kHeaderSize || bytes.substr(0, kMagic.size()) != kMagic) {
+      problem = "not a snapshot (bad magic or too short)";
+      return std::nullopt;
+    }
+    ByteReader r(bytes.substr(kMagic.size()));
+    std::uint32_t version = r.u32();
+    if (version != kSnapshotFormatVersion) {
+      problem = "unknown snapshot format version " + std::to_string(version);
+      return std::nullopt;
+    }
+    std::string_view checksum = r.raw(kHashSize);
+    std::string_view archive = bytes.substr(kHeaderSize);
+    if (sha256(archive) != checksum) {
+      problem = "checksum does not match (the snapshot is damaged)";
+      return std::nullopt;
+    }
+    Snapshot snap;
+    detail::SnapshotImage image;
+    image.target = &snap.state;
+    image.bytes_bound = archive.size();
+    {
+      detail::RangeSource source(archive);
+      boost::archive::binary_iarchive ar(source);
+      ar >> image;
+    }
+    snap.seq = image.seq;
+    snap.chain_hash = std::move(image.chain_hash);
+    snap.digest = std::move(image.digest);
+    if (snap.seq != key_seq) {
+      problem = "records seq " + std::to_string(snap.seq) + " but is stored under seq " + std::to_string(key_seq);
+      return std::nullopt;
+    }
+    if (snap.chain_hash.size() != kHashSize || snap.digest.size() != kHashSize) {
+      problem = "malformed chain hash or digest";
+      return std::nullopt;
+    }
+    if (last_applied_seq(snap.state) != snap.seq) {
+      problem = "its state was applied up to seq " + std::to_string(last_applied_seq(snap.state));
+      return std::nullopt;
+    }
+    if (state_digest(snap.state) != snap.digest) {
+      problem = "restored state does not hash to the recorded digest";
+      return std::nullopt;
+    }
+    return snap;
+  } catch (const std::exception& e) {
+    problem = std::string("does not decode: ") + e.what();
+  } catch (...) {
+    problem = "does not decode";
+  }
+  return std::nullopt;
+}
+
+std::optional<Snapshot> load_snapshot(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq,
+                                      std::string& problem) {
+  try {
+    std::string_view bytes;
+    if (!txn.get(dbis.snapshots, be64(seq), bytes)) {
+      problem = "missing";
+      return std::nullopt;
+    }
+    auto snap = decode_snapshot(seq, bytes, problem);
+    if (!snap) return std::nullopt;
+    auto event = read_event(txn, dbis.events, seq);
+    if (!event) {
+      problem = "the log has no event at seq " + std::to_string(seq);
+      return std::nullopt;
+    }
+    if (decode_envelope(*event).hash != snap->chain_hash) {
+      problem = "its chain hash differs from the log's hash at seq " + std::to_string(seq);
+      return std::nullopt;
+    }
+    return snap;
+  } catch (const std::exception& e) {
+    problem = e.what();
+  }
+  return std::nullopt;
+}
+
+std::vector<std::uint64_t> snapshot_seqs(const lmdb::Txn& txn, const Dbis& dbis) {
+  std::vector<std::uint64_t> out;
+  lmdb::Cursor c(txn, dbis.snapshots);
+  for (bool more = c.first(); more; more = c.next())
+    if (c.key().size() == 8) out.push_back(get_be64(c.key()));
+  return out;
+}
+
+std::optional<Snapshot> nearest_snapshot(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t until_seq,
+                                         const Warn& warn) {
+  std::vector<std::uint64_t> seqs = snapshot_seqs(txn, dbis);
+  for (auto it = seqs.rbegin(); it != seqs.rend(); ++it) {
+    if (*it > until_seq) continue;
+    std::string problem;
+    if (auto snap = load_snapshot(txn, dbis, *it, problem)) return snap;
+    if (warn) warn("snapshot at seq " + std::to_string(*it) + " skipped: " + problem);
+  }
+  return std::nullopt;
+}
+
+SnapshotWritten write_snapshot(lmdb::Txn& txn, const Dbis& dbis) {
+  LmdbStore live(txn, dbis);
+  LogTail tail = read_tail(txn, dbis.events);
+  std::uint64_t applied = last_applied_seq(live);
+  if (tail.seq == 0) throw std::runtime_error("the log is empty; nothing to snapshot");
+  if (applied != tail.seq)
+    throw std::runtime_error("the projections are applied up to seq " + std::to_string(applied) +
+                             " but the log ends at seq " + std::to_string(tail.seq) + "; run verify");
+  SnapshotWritten w;
+  w.seq = tail.seq;
+  w.digest = state_digest(live);
+  std::string bytes = encode_snapshot(w.seq, tail.hash, w.digest, live);
+  w.bytes = bytes.size();
+  txn.put(dbis.snapshots, be64(w.seq), bytes);
+  return w;
+}
+
+SnapshotWritten write_snapshot(lmdb::Env& env, const Dbis& dbis) {
+  constexpr int kGrowAttemptsMax = 16;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      lmdb::Txn txn(env, true);
+      SnapshotWritten w = write_snapshot(txn, dbis);
+      txn.commit();
+      return w;
+    } catch (const lmdb::LmdbError& e) {
+      if (!e.map_full() || attempt >= kGrowAttemptsMax) throw;
+      env.grow();
+    }
+  }
+}
+
+}  // namespace opsledger

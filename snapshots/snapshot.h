@@ -1,0 +1,83 @@
+// Snapshots: the complete projection state at a seq, with the chain hash and the state
+// digest there. They make point-in-time replay and rebuild faster, never different: a
+// snapshot is used only after it has been decoded, its restored state re-hashed to the
+// recorded digest, and its chain hash found in the log at its seq. Anything else is a
+// warning and the snapshot is skipped.
+//
+// Stored in the LMDB database `snapshots`: key = seq as 8-byte big-endian, value =
+//
+//   8B   magic             "OPSLSNAP"
+//   u32  format_version    little-endian; kSnapshotFormatVersion (1) is the only one
+//   32B  checksum          SHA-256 of the archive bytes that follow
+//   ...  archive           Boost.Serialization binary archive of one SnapshotImage
+//                          (class version 1):
+//          u64 seq, string chain_hash (32 raw bytes), string digest (32 raw bytes),
+//          u32 table count, then per table: string table name, then per record in key
+//          order: bool 1, u64 key length, key bytes, u64 value length, value bytes;
+//          and a final bool 0.
+//
+// The checksum is checked before the archive is decoded, so Boost never sees damaged
+// bytes; the decode is still wrapped so that any exception becomes a reported problem.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/lmdb.h"
+#include "engine/lmdb_store.h"
+#include "projections/memory_store.h"
+
+namespace opsledger {
+
+inline constexpr std::uint32_t kSnapshotFormatVersion = 1;
+
+struct Snapshot {
+  std::uint64_t seq = 0;
+  std::string chain_hash;  // 32 raw bytes: hash of the event at seq
+  std::string digest;      // 32 raw bytes: state_digest of `state`
+  MemoryStore state;
+};
+
+// Serialises the state held in `state` (which must be the state at `seq`) into the stored
+// value format above.
+std::string encode_snapshot(std::uint64_t seq, const std::string& chain_hash, const std::string& digest,
+                            const Store& state);
+
+// Decodes a stored value and checks its internal consistency (magic, version, checksum,
+// archive, restored digest == recorded digest, state's last applied seq == key seq).
+// Returns nullopt and sets `problem` on any fault; never throws.
+std::optional<Snapshot> decode_snapshot(std::uint64_t key_seq, std::string_view bytes, std::string& problem);
+
+// decode_snapshot plus the check against the log: the event at seq exists and its hash is
+// the snapshot's chain hash. Never throws.
+std::optional<Snapshot> load_snapshot(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq,
+                                      std::string& problem);
+
+// The seqs of every stored snapshot, ascending (keys that are not 8 bytes are skipped).
+std::vector<std::uint64_t> snapshot_seqs(const lmdb::Txn& txn, const Dbis& dbis);
+
+// The nearest sound snapshot at or before `until_seq`. Each unusable snapshot on the way
+// is passed to `warn` ("snapshot at seq N: problem") and skipped. nullopt when none.
+using Warn = std::function<void(const std::string&)>;
+std::optional<Snapshot> nearest_snapshot(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t until_seq,
+                                         const Warn& warn);
+
+struct SnapshotWritten {
+  std::uint64_t seq = 0;
+  std::string digest;  // 32 raw bytes
+  std::size_t bytes = 0;
+};
+
+// Writes a snapshot of the live projections inside write transaction `txn`. Throws
+// std::runtime_error when the projections are not applied up to the log's tail (the
+// database needs `verify`/`rebuild`), lmdb::LmdbError on storage errors.
+SnapshotWritten write_snapshot(lmdb::Txn& txn, const Dbis& dbis);
+
+// Opens its own write transaction on `env`, writes the snapshot and commits, growing the
+// map and retrying when it fills. Only with no other transaction of this process open.
+SnapshotWritten write_snapshot(lmdb::Env& env, const Dbis& dbis);
+
+}  // namespace opsledger
