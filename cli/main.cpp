@@ -12,6 +12,7 @@ namespace {
 const Subcommand kSubcommands[] = {
     {"apply", "read JSON-lines commands on stdin, answer each on stdout", run_apply},
     {"verify", "check the hash chain, the projections and the snapshots", run_verify},
+    {"import-legacy", "import a legacy run table (CSV) as read-only history", run_import_legacy},
 };
 
 void usage(std::FILE* out) {

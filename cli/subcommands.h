@@ -12,6 +12,7 @@ struct Subcommand {
 
 int run_apply(int argc, char** argv);
 int run_verify(int argc, char** argv);
+int run_import_legacy(int argc, char** argv);
 
 // Exit statuses.
 inline constexpr int kExitOk = 0;
