@@ -406,6 +406,26 @@ TEST_CASE("import_legacy_run: a tenant of another workspace and a run of another
   CHECK(db.send(with(legacy("inventory_sync", 6, 2, 20), "operation_run_id", run)).at("ok").as_bool());
 }
 
+TEST_CASE("import_legacy_run: a workspace-scoped run of the same workspace is a valid target", "[ledgers][legacy]") {
+  TestDb db;
+  seed_contoso(db);
+  seed_fabrikam(db);
+  REQUIRE(db.send({{"cmd", "define_operation_type"}, {"type", "custom.workspace_report"}, {"label", "Workspace report"},
+                   {"identity_policy", "while_active"}, {"identity_fields", json::array{}}, {"provider_backed", false},
+                   {"readiness_exempt", false}, {"capability", "inventory.sync"}, {"system_allowed", true},
+                   {"expected_duration_s", 60}, {"stale_after_s", 180}})
+              .at("ok")
+              .as_bool());
+  auto a = db.send({{"cmd", "start"}, {"request_id", "w1"}, {"actor", system_actor()}, {"workspace_id", 1},
+                    {"type", "custom.workspace_report"}, {"context", json::object{}}});
+  REQUIRE(a.at("decision") == "accepted");
+  std::uint64_t run = a.at("run_id").to_number<std::uint64_t>();
+  CHECK(db.send(with(legacy("inventory_sync", 5), "operation_run_id", run)).at("ok").as_bool());
+  CHECK(db.send(resolve("inventory_sync", 5)).at("operation_run_id") == run);
+  expect_rejected(db, with(legacy("inventory_sync", 6, 2, 20), "operation_run_id", run), "run_not_found",
+                  "operation_run_id");
+}
+
 TEST_CASE("import_legacy_run: an equal start and completion time is accepted", "[ledgers][legacy]") {
   TestDb db;
   seed_contoso(db);
