@@ -18,6 +18,7 @@ const Subcommand kSubcommands[] = {
     {"export", "every event as a JSON line with its hashes", run_export},
     {"tail", "new events as JSON lines as they land (--follow)", run_tail},
     {"demo", "build a realistic platform, play a day, tell the story, verify", run_demo},
+    {"import-legacy", "import a legacy run table (CSV) as read-only history", run_import_legacy},
 };
 
 void usage(std::FILE* out) {

@@ -18,6 +18,7 @@ int run_replay(int argc, char** argv);
 int run_export(int argc, char** argv);
 int run_tail(int argc, char** argv);
 int run_demo(int argc, char** argv);
+int run_import_legacy(int argc, char** argv);
 
 // Exit statuses.
 inline constexpr int kExitOk = 0;
