@@ -4,6 +4,7 @@
 
 #include "engine/access.h"
 #include "engine/commands.h"
+#include "engine/counts_field.h"
 #include "engine/run_lifecycle.h"
 #include "engine/sanitize.h"
 #include "events/json_values.h"
@@ -15,34 +16,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::size_t kFailuresPerCommandMax = 1000;
-
-Counts parse_counts(Fields& f) {
-  Counts c;
-  auto* o = f.object("counts", false);
-  if (!o) return c;
-  for (const auto& kv : *o) {
-    std::string_view k = kv.key();
-    std::size_t idx = kCountKeys.size();
-    for (std::size_t i = 0; i < kCountKeys.size(); ++i)
-      if (kCountKeys[i] == k) idx = i;
-    std::string field = "counts." + std::string(k);
-    if (idx == kCountKeys.size()) {
-      f.fail("unknown_count_key", "not one of total, processed, succeeded, failed, skipped, created, updated, deleted",
-             field);
-      return c;
-    }
-    const auto& v = kv.value();
-    if (v.is_int64() && v.get_int64() >= 0)
-      c.values[idx] = static_cast<std::uint64_t>(v.get_int64());
-    else if (v.is_uint64())
-      c.values[idx] = v.get_uint64();
-    else {
-      f.fail("invalid_field", "must be a non-negative integer", field);
-      return c;
-    }
-  }
-  return c;
-}
 
 std::vector<Failure> parse_failures(Fields& f) {
   std::vector<Failure> out;
@@ -156,7 +129,7 @@ Answer cmd_begin_run(CommandContext& ctx, Fields& f) {
 Answer cmd_record_progress(CommandContext& ctx, Fields& f) {
   auto target = parse_target(f);
   RunProgressRecorded ev;
-  ev.counts = parse_counts(f);
+  ev.counts = parse_counts_field(f, false);
   ev.failures = parse_failures(f);
   auto at = f.opt_time("at");
   if (auto e = f.finish()) return *e;
@@ -173,7 +146,7 @@ Answer cmd_complete_run(CommandContext& ctx, Fields& f) {
   RunCompleted ev;
   auto outcome = f.opt_enum<Outcome>("outcome");
   if (outcome == Outcome::pending) f.fail("invalid_field", "a completed run's outcome cannot be pending", "outcome");
-  ev.counts = parse_counts(f);
+  ev.counts = parse_counts_field(f, false);
   ev.failures = parse_failures(f);
   ev.report = parse_report(f);
   auto at = f.opt_time("at");
