@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,17 +63,21 @@ class LineReader {
 
  private:
   void consume(const char* p, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) {
-      if (p[i] == '\n') {
-        end_line();
-      } else if (!overlong_) {
-        partial_.push_back(p[i]);
+    const char* end = p + n;
+    while (p < end) {
+      const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+      const char* stop = nl ? nl : end;
+      if (!overlong_) {
+        partial_.append(p, static_cast<std::size_t>(stop - p));
         if (partial_.size() > kLineBytesMax) {
           overlong_ = true;
           partial_.clear();
           partial_.shrink_to_fit();
         }
       }
+      if (!nl) break;
+      end_line();
+      p = nl + 1;
     }
   }
   void end_line() {
