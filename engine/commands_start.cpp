@@ -38,11 +38,13 @@ std::optional<Id> as_id(const json::value& v) {
   return std::nullopt;
 }
 
-// Type-checks the known context keys; other keys are carried as given.
-void check_context(Fields& f, const json::object& ctx) {
-  if (canonical_json(ctx).size() > kContextBytesMax) {
+// Type-checks the known context keys (other keys are carried as given) and returns the
+// context's canonical JSON, which is what the 16 KiB bound applies to.
+std::string check_context(Fields& f, const json::object& ctx) {
+  std::string canonical = canonical_json(ctx);
+  if (canonical.size() > kContextBytesMax) {
     f.fail("invalid_field", "must be at most 16 KiB", "context");
-    return;
+    return canonical;
   }
   for (const auto& kv : ctx) {
     std::string_view k = kv.key();
@@ -56,6 +58,7 @@ void check_context(Fields& f, const json::object& ctx) {
       f.fail("invalid_field", "must be a JSON object", field);
     }
   }
+  return canonical;
 }
 
 struct Resolved {
@@ -123,7 +126,8 @@ Answer cmd_start(CommandContext& ctx, Fields& f) {
 
   auto def = load<OperationTypeDef>(ctx.store(), Table::catalog, type);
   if (!def) f.fail("unknown_operation_type", "type " + type + " is not in the operation catalog", "type");
-  if (!f.failed()) check_context(f, *context);
+  std::string context_json;
+  if (!f.failed()) context_json = check_context(f, *context);
   if (!f.failed()) {
     for (const auto& name : def->identity_fields)
       if (name != "provider_connection_id" && !context->contains(name))
@@ -145,7 +149,7 @@ Answer cmd_start(CommandContext& ctx, Fields& f) {
   ev.type = type;
   ev.label = def->label;
   ev.identity_policy = def->identity_policy;
-  ev.context_json = canonical_json(*context);
+  ev.context_json = std::move(context_json);
   if (nonce) ev.nonce = *nonce;
   TimeUs when = at_or_now(ctx, at);
   auto record = [&](Decision d, std::string_view reason) {
