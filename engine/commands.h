@@ -25,6 +25,10 @@ const CommandSpec* find_command(std::string_view name);
 // the embedding service is trusted.
 std::optional<Answer> check_admin_actor(CommandContext& ctx, const std::optional<Actor>& actor, Id ws,
                                         std::string_view capability);
+// unknown_workspace (field workspace_id) unless workspace `ws` exists.
+std::optional<Answer> require_workspace(const Store& s, Id ws);
+// unknown_tenant (field `field`) unless `tenant` exists in workspace `ws`.
+std::optional<Answer> require_tenant_in(const Store& s, Id ws, Id tenant, std::string_view field = "tenant_id");
 inline TimeUs at_or_now(const CommandContext& ctx, const std::optional<TimeUs>& at) {
   return at.value_or(ctx.now_us());
 }

@@ -20,6 +20,18 @@ std::optional<Answer> check_admin_actor(CommandContext& ctx, const std::optional
   return std::nullopt;
 }
 
+std::optional<Answer> require_workspace(const Store& s, Id ws) {
+  if (s.has(Table::workspaces, key_id(ws))) return std::nullopt;
+  return Answer::error("unknown_workspace", "workspace " + std::to_string(ws) + " does not exist", "workspace_id");
+}
+
+std::optional<Answer> require_tenant_in(const Store& s, Id ws, Id tenant, std::string_view field) {
+  auto t = load<TenantRecord>(s, Table::tenants, key_id(tenant));
+  if (t && t->workspace_id == ws) return std::nullopt;
+  return Answer::error("unknown_tenant",
+                       "tenant " + std::to_string(tenant) + " does not exist in workspace " + std::to_string(ws), field);
+}
+
 Answer cmd_register_workspace(CommandContext& ctx, Fields& f) {
   Id ws = f.id("workspace_id");
   auto name = f.text("name");
@@ -45,8 +57,7 @@ Answer cmd_register_tenant(CommandContext& ctx, Fields& f) {
   auto actor = f.opt_actor();
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
-  if (!ctx.store().has(Table::workspaces, key_id(ws)))
-    return Answer::error("unknown_workspace", "workspace " + std::to_string(ws) + " does not exist", "workspace_id");
+  if (auto e = require_workspace(ctx.store(), ws)) return *e;
   if (auto denied = check_admin_actor(ctx, actor, ws, "members.manage")) return *denied;
   if (auto t = load<TenantRecord>(ctx.store(), Table::tenants, key_id(tenant))) {
     if (t->workspace_id == ws && t->name == name) return Answer::success();
@@ -81,17 +92,12 @@ Answer cmd_grant_membership(CommandContext& ctx, Fields& f) {
   }
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
-  if (!ctx.store().has(Table::workspaces, key_id(ws)))
-    return Answer::error("unknown_workspace", "workspace " + std::to_string(ws) + " does not exist", "workspace_id");
+  if (auto e = require_workspace(ctx.store(), ws)) return *e;
   if (auto denied = check_admin_actor(ctx, actor, ws, "members.manage")) return *denied;
   std::sort(tenant_ids.begin(), tenant_ids.end());
   tenant_ids.erase(std::unique(tenant_ids.begin(), tenant_ids.end()), tenant_ids.end());
-  for (Id t : tenant_ids) {
-    auto rec = load<TenantRecord>(ctx.store(), Table::tenants, key_id(t));
-    if (!rec || rec->workspace_id != ws)
-      return Answer::error("unknown_tenant", "tenant " + std::to_string(t) + " does not exist in workspace " + std::to_string(ws),
-                           "tenant_ids");
-  }
+  for (Id t : tenant_ids)
+    if (auto e = require_tenant_in(ctx.store(), ws, t, "tenant_ids")) return *e;
   MembershipGranted ev{ws, user, role, tenants_json == nullptr, tenant_ids};
   return answer_for(ev, ctx.append(ev, at_or_now(ctx, at), actor.value_or(Actor{})));
 }
@@ -103,8 +109,7 @@ Answer cmd_revoke_membership(CommandContext& ctx, Fields& f) {
   auto actor = f.opt_actor();
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
-  if (!ctx.store().has(Table::workspaces, key_id(ws)))
-    return Answer::error("unknown_workspace", "workspace " + std::to_string(ws) + " does not exist", "workspace_id");
+  if (auto e = require_workspace(ctx.store(), ws)) return *e;
   if (auto denied = check_admin_actor(ctx, actor, ws, "members.manage")) return *denied;
   if (!ctx.store().has(Table::memberships, key_ids(ws, user))) return Answer::success();  // nothing to revoke
   MembershipRevoked ev{ws, user};

@@ -16,6 +16,7 @@
 
 #include "engine/access.h"
 #include "engine/commands.h"
+#include "engine/render_json.h"
 #include "engine/counts_field.h"
 #include "events/json_values.h"
 #include "projections/records.h"
@@ -55,6 +56,8 @@ std::string pinned_text(Fields& f, std::string_view key, const std::array<std::s
   return v;
 }
 
+}  // namespace
+
 json::object legacy_to_json(const LegacyRecord& r) {
   json::object o{{"kind", name_of(r.kind)},
                  {"legacy_id", r.legacy_id},
@@ -67,6 +70,8 @@ json::object legacy_to_json(const LegacyRecord& r) {
   o["operation_run_id"] = r.operation_run_id ? json::value(*r.operation_run_id) : json::value(nullptr);
   return o;
 }
+
+namespace {
 
 bool same_record(const LegacyRecord& r, const LegacyRunImported& e) {
   return r.workspace_id == e.workspace_id && r.tenant_id == e.tenant_id && r.status == e.status &&
@@ -146,15 +151,8 @@ Answer cmd_import_legacy_run(CommandContext& ctx, Fields& f) {
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
   const Store& s = ctx.store();
-  if (!s.has(Table::workspaces, key_id(ev.workspace_id)))
-    return Answer::error("unknown_workspace", "workspace " + std::to_string(ev.workspace_id) + " does not exist",
-                         "workspace_id");
-  auto tenant = load<TenantRecord>(s, Table::tenants, key_id(ev.tenant_id));
-  if (!tenant || tenant->workspace_id != ev.workspace_id)
-    return Answer::error("unknown_tenant",
-                         "tenant " + std::to_string(ev.tenant_id) + " does not exist in workspace " +
-                             std::to_string(ev.workspace_id),
-                         "tenant_id");
+  if (auto e = require_workspace(s, ev.workspace_id)) return *e;
+  if (auto e = require_tenant_in(s, ev.workspace_id, ev.tenant_id)) return *e;
   if (ev.operation_run_id) {
     // The canonical run must be one of the same workspace and tenant: a redirect never
     // crosses into another tenant's runs.

@@ -15,12 +15,8 @@ Answer cmd_register_provider_connection(CommandContext& ctx, Fields& f) {
   auto actor = f.opt_actor();
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
-  if (!ctx.store().has(Table::workspaces, key_id(ws)))
-    return Answer::error("unknown_workspace", "workspace " + std::to_string(ws) + " does not exist", "workspace_id");
-  auto t = load<TenantRecord>(ctx.store(), Table::tenants, key_id(tenant));
-  if (!t || t->workspace_id != ws)
-    return Answer::error("unknown_tenant", "tenant " + std::to_string(tenant) + " does not exist in workspace " + std::to_string(ws),
-                         "tenant_id");
+  if (auto e = require_workspace(ctx.store(), ws)) return *e;
+  if (auto e = require_tenant_in(ctx.store(), ws, tenant)) return *e;
   if (auto denied = check_admin_actor(ctx, actor, ws, "provider.manage")) return *denied;
   if (auto existing = load<ConnectionRecord>(ctx.store(), Table::connections, key_id(pc))) {
     if (existing->workspace_id == ws && existing->tenant_id == tenant && existing->provider == provider &&

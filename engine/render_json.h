@@ -19,6 +19,9 @@ namespace opsledger {
 boost::json::object run_to_json(const RunRecord& r);
 boost::json::object event_record_json(std::uint64_t seq, const Envelope& env, const Event& ev);
 
+// engine/commands_ledgers.cpp: an imported legacy record, as resolve_legacy and replay show it.
+boost::json::object legacy_to_json(const LegacyRecord& r);
+
 // engine/state_json.cpp
 
 // One exported event: seq, hash, prev_hash (lowercase hex), type, version, at, recorded_at,

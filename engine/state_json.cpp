@@ -153,17 +153,7 @@ json::value render_record(Table t, std::string_view k, std::string_view v) {
       return o;
     }
     case Table::legacy_runs: {
-      auto r = decoded<LegacyRecord>(v);
-      json::object o{{"kind", name_of(r.kind)},
-                     {"legacy_id", r.legacy_id},
-                     {"workspace_id", r.workspace_id},
-                     {"tenant_id", r.tenant_id},
-                     {"status", r.status},
-                     {"started_at", format_time(r.started_at)},
-                     {"completed_at", format_time(r.completed_at)},
-                     {"counts", counts_to_json(r.counts)}};
-      o["operation_run_id"] = id_or_null(r.operation_run_id);
-      return o;
+      return legacy_to_json(decoded<LegacyRecord>(v));
     }
     case Table::count_:
       break;
