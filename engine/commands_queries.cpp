@@ -4,6 +4,7 @@
 
 #include "engine/access.h"
 #include "engine/commands.h"
+#include "engine/event_records.h"
 #include "events/bytes.h"
 #include "events/json_values.h"
 #include "events/sha256.h"
