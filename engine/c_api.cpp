@@ -25,7 +25,7 @@
 
 #include "engine/engine_impl.h"
 #include "engine/event_log.h"
-#include "engine/event_records.h"
+#include "engine/render_json.h"
 #include "events/bytes.h"
 #include "events/sha256.h"
 #include "opsledger/engine.h"
@@ -138,11 +138,8 @@ std::uint64_t render_events(Engine::Impl& impl, std::uint64_t after_seq, std::si
   for (bool more = cursor.seek(be64(after_seq + 1)); more && n < limit; more = cursor.next(), ++n) {
     std::uint64_t seq = get_be64(cursor.key());
     try {
-      Envelope env = decode_envelope(cursor.value());
-      Event ev = decode_payload(env.event_type, env.schema_version, env.payload);
-      boost::json::object record = event_record_json(seq, env, ev);
-      record["hash"] = to_hex(env.hash);
-      out += boost::json::serialize(record);
+      // The same line `opsledger export` and `opsledger tail` print.
+      out += boost::json::serialize(export_record(seq, cursor.value()));
       out.push_back('\n');
     } catch (const DecodeError& e) {
       throw DecodeError("seq " + std::to_string(seq) + ": " + e.what());

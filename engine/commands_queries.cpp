@@ -4,7 +4,7 @@
 
 #include "engine/access.h"
 #include "engine/commands.h"
-#include "engine/event_records.h"
+#include "engine/render_json.h"
 #include "events/bytes.h"
 #include "events/json_values.h"
 #include "events/sha256.h"

@@ -155,7 +155,7 @@ OPSLEDGER_API int opsledger_execute_batch(opsledger_t* db, const char* const* co
  * OPSLEDGER_READ_EVENTS_DEFAULT; more than OPSLEDGER_READ_EVENTS_MAX means that maximum).
  * Stores in *lines_out one JSON object per event, each followed by "\n" (the format of
  * `opsledger export` and `opsledger tail`: seq, type, version, at, recorded_at,
- * request_id, actor, payload, hash), or "" when there is none yet; and, when last_seq_out
+ * request_id, actor, payload, hash, prev_hash), or "" when there is none yet; and, when last_seq_out
  * is not NULL, the seq of the last event returned (after_seq when none) — pass it back as
  * after_seq to read on. The caller frees *lines_out with opsledger_free. Reads a
  * consistent snapshot; appends nothing. Thread-safe. Errors (then *lines_out is NULL):
