@@ -194,8 +194,8 @@ struct Applier {
     refresh_eligibility_for_scope(s, e.def);
   }
   void operator()(const ManagedEnvironmentRegistered& e) {
-    // A new environment has no observations: no level is eligible anywhere, which the
-    // eligibility table holds as absence, so there is nothing to refresh.
+    // Eligibility never reads the environment record, and a new environment has no
+    // observations (no level eligible, held as absence): nothing to refresh.
     save(s, Table::environments, key_id(e.managed_environment_id), EnvironmentRecord{e.workspace_id, e.name});
   }
   void operator()(const CoverageRecorded& e) {
