@@ -186,21 +186,17 @@ struct Applier {
   }
 
   void operator()(const ResourceTypeRegistered& e) {
+    // A classification never changes eligibility (projections/claims.h): nothing to refresh.
     save(s, Table::resource_types, key_resource_type(e.def.canonical_type, e.def.source_class), e.def);
-    refresh_eligibility_for_type(s, e.def.canonical_type);
   }
   void operator()(const SupportedScopeDefined& e) {
     save(s, Table::scopes, e.def.scope_key, e.def);
     refresh_eligibility_for_scope(s, e.def);
   }
   void operator()(const ManagedEnvironmentRegistered& e) {
+    // Eligibility never reads the environment record, and a new environment has no
+    // observations (no level eligible, held as absence): nothing to refresh.
     save(s, Table::environments, key_id(e.managed_environment_id), EnvironmentRecord{e.workspace_id, e.name});
-    s.scan(Table::scopes, {}, [&](std::string_view, std::string_view v) {
-      ScopeDef scope;
-      decode(v, scope);
-      refresh_eligibility(s, e.managed_environment_id, scope);
-      return true;
-    });
   }
   void operator()(const CoverageRecorded& e) {
     save(s, Table::coverage, key_coverage(e.managed_environment_id, e.canonical_type, e.source_class),
