@@ -21,10 +21,15 @@ struct CommandSpec {
 const CommandSpec* find_command(std::string_view name);
 
 // Shared by the admin commands: when a user actor is given, it must reach workspace `ws`
-// (else not_found) and hold `capability` (else forbidden). No actor, or a system actor:
-// the embedding service is trusted.
+// (and `tenant`, when given) — else not_found naming `field`, the same answer as for an
+// object that does not exist — and hold `capability` (else forbidden). No actor, or a
+// system actor: the embedding service is trusted.
 std::optional<Answer> check_admin_actor(CommandContext& ctx, const std::optional<Actor>& actor, Id ws,
-                                        std::string_view capability);
+                                        std::optional<Id> tenant, std::string_view capability,
+                                        std::string_view field);
+// For a missing object: not_found (naming `field`) when a user actor is given, so absence
+// and invisibility answer alike; else the `unknown` answer.
+Answer unknown_or_hidden(const std::optional<Actor>& actor, Answer unknown, std::string_view field);
 // unknown_workspace (field workspace_id) unless workspace `ws` exists.
 std::optional<Answer> require_workspace(const Store& s, Id ws);
 // unknown_tenant (field `field`) unless `tenant` exists in workspace `ws`.

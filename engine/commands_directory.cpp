@@ -7,17 +7,26 @@
 
 namespace opsledger {
 
-// The common prelude of directory, provider and catalog commands: an optional actor
-// whose capability is checked when present (the embedding service itself sends none).
+namespace {
+bool user_actor(const std::optional<Actor>& actor) { return actor && actor->kind == ActorKind::user; }
+Answer not_found(std::string_view field) { return Answer::error("not_found", "not found", field); }
+}  // namespace
+
 std::optional<Answer> check_admin_actor(CommandContext& ctx, const std::optional<Actor>& actor, Id ws,
-                                        std::string_view capability) {
-  if (!actor || actor->kind != ActorKind::user) return std::nullopt;
-  switch (check_access(ctx.store(), *actor, ws, std::nullopt, capability)) {
+                                        std::optional<Id> tenant, std::string_view capability,
+                                        std::string_view field) {
+  if (!user_actor(actor)) return std::nullopt;
+  switch (check_access(ctx.store(), *actor, ws, tenant, capability)) {
     case Access::ok: return std::nullopt;
-    case Access::not_found: return Answer::error("not_found", "not found", "workspace_id");
-    case Access::forbidden: return Answer::error("forbidden", "the actor lacks the " + std::string(capability) + " capability", "actor");
+    case Access::not_found: return not_found(field);
+    case Access::forbidden:
+      return Answer::error("forbidden", "the actor lacks the " + std::string(capability) + " capability", "actor");
   }
   return std::nullopt;
+}
+
+Answer unknown_or_hidden(const std::optional<Actor>& actor, Answer unknown, std::string_view field) {
+  return user_actor(actor) ? not_found(field) : std::move(unknown);
 }
 
 std::optional<Answer> require_workspace(const Store& s, Id ws) {
@@ -57,8 +66,8 @@ Answer cmd_register_tenant(CommandContext& ctx, Fields& f) {
   auto actor = f.opt_actor();
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
+  if (auto denied = check_admin_actor(ctx, actor, ws, std::nullopt, "members.manage", "workspace_id")) return *denied;
   if (auto e = require_workspace(ctx.store(), ws)) return *e;
-  if (auto denied = check_admin_actor(ctx, actor, ws, "members.manage")) return *denied;
   if (auto t = load<TenantRecord>(ctx.store(), Table::tenants, key_id(tenant))) {
     if (t->workspace_id == ws && t->name == name) return Answer::success();
     return Answer::error("invalid_field",
@@ -92,8 +101,8 @@ Answer cmd_grant_membership(CommandContext& ctx, Fields& f) {
   }
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
+  if (auto denied = check_admin_actor(ctx, actor, ws, std::nullopt, "members.manage", "workspace_id")) return *denied;
   if (auto e = require_workspace(ctx.store(), ws)) return *e;
-  if (auto denied = check_admin_actor(ctx, actor, ws, "members.manage")) return *denied;
   std::sort(tenant_ids.begin(), tenant_ids.end());
   tenant_ids.erase(std::unique(tenant_ids.begin(), tenant_ids.end()), tenant_ids.end());
   for (Id t : tenant_ids)
@@ -109,8 +118,8 @@ Answer cmd_revoke_membership(CommandContext& ctx, Fields& f) {
   auto actor = f.opt_actor();
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
+  if (auto denied = check_admin_actor(ctx, actor, ws, std::nullopt, "members.manage", "workspace_id")) return *denied;
   if (auto e = require_workspace(ctx.store(), ws)) return *e;
-  if (auto denied = check_admin_actor(ctx, actor, ws, "members.manage")) return *denied;
   if (!ctx.store().has(Table::memberships, key_ids(ws, user))) return Answer::success();  // nothing to revoke
   MembershipRevoked ev{ws, user};
   return answer_for(ev, ctx.append(ev, at_or_now(ctx, at), actor.value_or(Actor{})));

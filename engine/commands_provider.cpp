@@ -15,9 +15,9 @@ Answer cmd_register_provider_connection(CommandContext& ctx, Fields& f) {
   auto actor = f.opt_actor();
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
+  if (auto denied = check_admin_actor(ctx, actor, ws, tenant, "provider.manage", "tenant_id")) return *denied;
   if (auto e = require_workspace(ctx.store(), ws)) return *e;
   if (auto e = require_tenant_in(ctx.store(), ws, tenant)) return *e;
-  if (auto denied = check_admin_actor(ctx, actor, ws, "provider.manage")) return *denied;
   if (auto existing = load<ConnectionRecord>(ctx.store(), Table::connections, key_id(pc))) {
     if (existing->workspace_id == ws && existing->tenant_id == tenant && existing->provider == provider &&
         existing->display_name == display_name)
@@ -37,13 +37,17 @@ Answer cmd_set_default_provider_connection(CommandContext& ctx, Fields& f) {
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
   auto t = load<TenantRecord>(ctx.store(), Table::tenants, key_id(tenant));
-  if (!t) return Answer::error("unknown_tenant", "tenant " + std::to_string(tenant) + " does not exist", "tenant_id");
+  if (!t)
+    return unknown_or_hidden(
+        actor, Answer::error("unknown_tenant", "tenant " + std::to_string(tenant) + " does not exist", "tenant_id"),
+        "tenant_id");
+  if (auto denied = check_admin_actor(ctx, actor, t->workspace_id, tenant, "provider.manage", "tenant_id"))
+    return *denied;
   auto conn = load<ConnectionRecord>(ctx.store(), Table::connections, key_id(pc));
   if (!conn || conn->tenant_id != tenant)
     return Answer::error("unknown_provider_connection",
                          "provider connection " + std::to_string(pc) + " does not exist for tenant " + std::to_string(tenant),
                          "provider_connection_id");
-  if (auto denied = check_admin_actor(ctx, actor, t->workspace_id, "provider.manage")) return *denied;
   if (load_u64(ctx.store(), Table::tenant_defaults, key_id(tenant)) == pc) return Answer::success();
   DefaultProviderConnectionSet ev{tenant, pc};
   return answer_for(ev, ctx.append(ev, at_or_now(ctx, at), actor.value_or(Actor{})));
@@ -63,10 +67,15 @@ Answer cmd_update_provider_connection(CommandContext& ctx, Fields& f) {
   if (auto r = ctx.replay()) return *r;
   auto conn = load<ConnectionRecord>(ctx.store(), Table::connections, key_id(ev.provider_connection_id));
   if (!conn)
-    return Answer::error("unknown_provider_connection",
-                         "provider connection " + std::to_string(ev.provider_connection_id) + " does not exist",
-                         "provider_connection_id");
-  if (auto denied = check_admin_actor(ctx, actor, conn->workspace_id, "provider.manage")) return *denied;
+    return unknown_or_hidden(actor,
+                             Answer::error("unknown_provider_connection",
+                                           "provider connection " + std::to_string(ev.provider_connection_id) +
+                                               " does not exist",
+                                           "provider_connection_id"),
+                             "provider_connection_id");
+  if (auto denied = check_admin_actor(ctx, actor, conn->workspace_id, conn->tenant_id, "provider.manage",
+                                      "provider_connection_id"))
+    return *denied;
   return answer_for(ev, ctx.append(ev, at_or_now(ctx, at), actor.value_or(Actor{})));
 }
 

@@ -244,3 +244,43 @@ TEST_CASE("workspace-scoped starts need an explicit connection of the workspace"
   CHECK(run.at("tenant_id").is_null());
   CHECK(run.at("context").as_object().at("provider_connection_id") == 100);
 }
+
+TEST_CASE("admin commands from a user actor answer a missing and a hidden object alike", "[gate][isolation]") {
+  TestDb db;
+  seed_contoso(db, "owner");
+  db.send({{"cmd", "register_workspace"}, {"workspace_id", 2}, {"name", "Fabrikam"}});
+  db.send({{"cmd", "register_tenant"}, {"workspace_id", 2}, {"tenant_id", 20}, {"name", "F"}});
+  db.send({{"cmd", "register_provider_connection"}, {"workspace_id", 2}, {"tenant_id", 20},
+           {"provider_connection_id", 200}, {"provider", "m"}, {"display_name", "d"}});
+  auto owner7 = user(7);
+  auto pairs = std::vector<std::pair<json::object, json::object>>{
+      {{{"cmd", "register_tenant"}, {"workspace_id", 2}, {"tenant_id", 21}, {"name", "x"}, {"actor", owner7}},
+       {{"cmd", "register_tenant"}, {"workspace_id", 9}, {"tenant_id", 21}, {"name", "x"}, {"actor", owner7}}},
+      {{{"cmd", "grant_membership"}, {"workspace_id", 2}, {"user_id", 5}, {"role", "owner"}, {"actor", owner7}},
+       {{"cmd", "grant_membership"}, {"workspace_id", 9}, {"user_id", 5}, {"role", "owner"}, {"actor", owner7}}},
+      {{{"cmd", "register_provider_connection"}, {"workspace_id", 2}, {"tenant_id", 20},
+        {"provider_connection_id", 201}, {"provider", "m"}, {"display_name", "d"}, {"actor", owner7}},
+       {{"cmd", "register_provider_connection"}, {"workspace_id", 1}, {"tenant_id", 99},
+        {"provider_connection_id", 201}, {"provider", "m"}, {"display_name", "d"}, {"actor", owner7}}},
+      {{{"cmd", "set_default_provider_connection"}, {"tenant_id", 20}, {"provider_connection_id", 200},
+        {"actor", owner7}},
+       {{"cmd", "set_default_provider_connection"}, {"tenant_id", 99}, {"provider_connection_id", 200},
+        {"actor", owner7}}},
+      {{{"cmd", "update_provider_connection"}, {"provider_connection_id", 200}, {"enabled", false},
+        {"actor", owner7}},
+       {{"cmd", "update_provider_connection"}, {"provider_connection_id", 999}, {"enabled", false},
+        {"actor", owner7}}},
+  };
+  for (auto& [hidden, missing] : pairs) {
+    CAPTURE(json::serialize(hidden));
+    auto a = db.engine().execute(json::serialize(hidden));
+    auto b = db.engine().execute(json::serialize(missing));
+    CHECK(a == b);
+    CHECK(error_code(json::parse(a).as_object()) == "not_found");
+  }
+  // the owner's own workspace still works
+  CHECK(db.send({{"cmd", "update_provider_connection"}, {"provider_connection_id", 100}, {"enabled", false},
+                 {"actor", owner7}})
+            .at("ok")
+            .as_bool());
+}
