@@ -101,27 +101,6 @@ std::string boundary_error(bool nosync, std::string_view code, std::string_view 
   return boost::json::serialize(body);
 }
 
-// Holds the engine's commit slot (the group-commit leader role) while reading, so the map
-// is never grown under an open read transaction of this process.
-class CommitSlot {
- public:
-  explicit CommitSlot(Engine::Impl& impl) : impl_(impl) {
-    std::unique_lock lk(impl_.mu);
-    impl_.cv.wait(lk, [&] { return !impl_.leader_active; });
-    impl_.leader_active = true;
-  }
-  ~CommitSlot() {
-    std::lock_guard lk(impl_.mu);
-    impl_.leader_active = false;
-    impl_.cv.notify_all();
-  }
-  CommitSlot(const CommitSlot&) = delete;
-  CommitSlot& operator=(const CommitSlot&) = delete;
-
- private:
-  Engine::Impl& impl_;
-};
-
 std::size_t events_limit(std::size_t max_events) {
   if (max_events == 0) return OPSLEDGER_READ_EVENTS_DEFAULT;
   return max_events > OPSLEDGER_READ_EVENTS_MAX ? OPSLEDGER_READ_EVENTS_MAX : max_events;

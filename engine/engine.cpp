@@ -200,25 +200,17 @@ std::string Engine::execute(std::string_view command_json) {
 }
 
 std::vector<std::string> Engine::execute_batch(std::span<const std::string_view> commands) {
-  // A batch is a group of its own: wait for the current leader, then lead.
-  std::unique_lock lk(impl_->mu);
-  impl_->cv.wait(lk, [&] { return !impl_->leader_active; });
-  impl_->leader_active = true;
-  lk.unlock();
-  std::vector<std::string> answers;
+  CommitSlot slot(*impl_);  // a batch is a group of its own
   try {
-    answers = impl_->run_batch(commands);
+    return impl_->run_batch(commands);
   } catch (const std::exception& e) {
-    answers.assign(commands.size(), error_line("io_error", e.what()));
+    return std::vector<std::string>(commands.size(), error_line("io_error", e.what()));
   }
-  lk.lock();
-  impl_->leader_active = false;
-  impl_->cv.notify_all();
-  return answers;
 }
 
 std::uint64_t Engine::last_seq() const {
   try {
+    CommitSlot slot(*impl_);
     lmdb::Txn txn(*impl_->env, false);
     return read_tail(txn, impl_->dbis.events).seq;
   } catch (const std::exception&) {

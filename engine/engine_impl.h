@@ -45,6 +45,28 @@ struct Engine::Impl {
   void maybe_snapshot(std::uint64_t first_seq, std::uint64_t last_seq) noexcept;
 };
 
+// Holds the engine's commit slot (the group-commit leader role) for its lifetime: no
+// batch runs meanwhile, so the map is never grown under a read transaction of this
+// process. Used by whole batches and by reads outside a batch.
+class CommitSlot {
+ public:
+  explicit CommitSlot(Engine::Impl& impl) : impl_(impl) {
+    std::unique_lock lk(impl_.mu);
+    impl_.cv.wait(lk, [&] { return !impl_.leader_active; });
+    impl_.leader_active = true;
+  }
+  ~CommitSlot() {
+    std::lock_guard lk(impl_.mu);
+    impl_.leader_active = false;
+    impl_.cv.notify_all();
+  }
+  CommitSlot(const CommitSlot&) = delete;
+  CommitSlot& operator=(const CommitSlot&) = delete;
+
+ private:
+  Engine::Impl& impl_;
+};
+
 // Creates the database in `dir` when it has none (seeding catalog, registry and scopes).
 Status open_environment(const std::string& dir, const Options& options, Engine::Impl& impl);
 
