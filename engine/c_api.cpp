@@ -297,8 +297,7 @@ int opsledger_read_events(opsledger_t* db, uint64_t after_seq, size_t max_events
 uint64_t opsledger_last_seq(opsledger_t* db) {
   if (!db) return 0;
   try {
-    CommitSlot slot(db->engine->impl());
-    return db->engine->last_seq();
+    return db->engine->last_seq();  // holds the commit slot itself
   } catch (...) {
     return 0;
   }
