@@ -92,7 +92,8 @@ void SqlitePeer::exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string m = err ? err : "?";
     sqlite3_free(err);
-    throw std::runtime_error(std::string("sqlite3_exec: ") + m);
+    throw std::runtime_error(std::string("sqlite3_exec ") + sql + ": " + m + " (" +
+                             std::to_string(sqlite3_extended_errcode(db_)) + ")");
   }
 }
 
@@ -122,6 +123,9 @@ SqlitePeer::Decided SqlitePeer::decide(std::string_view line, Tally& tally) {
     bind_text(find_run_, 2, r.identity_hash);
     if (sqlite3_step(find_run_) != SQLITE_ROW) throw std::runtime_error("conflict without an active run");
     run_id = sqlite3_column_int64(find_run_, 0);
+    // A statement left mid-result keeps its read transaction open past COMMIT; the next
+    // BEGIN IMMEDIATE would then find its snapshot stale and fail with SQLITE_BUSY.
+    sqlite3_reset(find_run_);
   }
   sqlite3_reset(insert_request_);
   bind_text(insert_request_, 1, r.request_id);
