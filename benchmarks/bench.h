@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdio>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -26,6 +27,7 @@ struct RunConfig {
   std::string keep_dir;        // when set, W3's generated log is kept and reused here
   std::string self_exe;        // for child processes
   std::string cli_exe;         // the opsledger tool, for the pipe workload
+  std::string json_out;        // also write the JSON report to this file
   bool wants(const std::string& id) const { return only.empty() || only.count(id) > 0; }
 };
 
@@ -121,7 +123,7 @@ std::vector<std::pair<std::string, std::string>> machine_description(const RunCo
 void print_text(const std::vector<Section>& sections, const RunConfig& cfg);
 // The faults recorded in the sections (empty when the run is sound).
 std::vector<std::string> faults_of(const std::vector<Section>& sections);
-void print_json(const std::vector<Section>& sections, const RunConfig& cfg);
+void print_json(const std::vector<Section>& sections, const RunConfig& cfg, std::FILE* to = stdout);
 
 // Progress to stderr (stdout carries only the report).
 void progress(const char* fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,4 +1,4 @@
-// opsledger_bench [--quick | --smoke] [--json] [--only W1,W2,W3,W4,W5,PIPE]
+// opsledger_bench [--quick | --smoke] [--json] [--json-out FILE] [--only W1,W2,W3,W4,W5,PIPE]
 //                 [--data-dir DIR] [--keep DIR] [--cli PATH]
 //
 // Runs the workloads of the benchmarks issue and prints one table per workload (or one
@@ -28,13 +28,14 @@ using opsledger::bench::Section;
 
 void usage(FILE* to) {
   std::fprintf(to,
-               "usage: opsledger_bench [--quick | --smoke] [--json] [--only LIST] [--data-dir DIR] [--keep DIR]\n"
-               "                       [--cli PATH]\n"
+               "usage: opsledger_bench [--quick | --smoke] [--json] [--json-out FILE] [--only LIST] [--data-dir DIR]\n"
+               "                       [--keep DIR] [--cli PATH]\n"
                "       opsledger_bench --emit-pipe-input STARTS FILE\n\n"
                "Runs the engine side by side with SQLite, PostgreSQL and raw LMDB and prints the ratios.\n\n"
                "  --quick          small sizes; finishes in under a minute\n"
                "  --smoke          tiny sizes; proves the harness runs (seconds)\n"
                "  --json           print the report as one JSON document\n"
+               "  --json-out FILE  also write the JSON document to FILE\n"
                "  --only LIST      comma-separated workloads: W1,W2,W3,W4,W5,PIPE (default: all)\n"
                "  --data-dir DIR   where temporary databases go (default: $TMPDIR or /tmp)\n"
                "  --keep DIR       keep W3's generated log in DIR and reuse it on later runs\n"
@@ -93,6 +94,8 @@ int main(int argc, char** argv) {
       cfg.data_dir = value();
     } else if (a == "--keep") {
       cfg.keep_dir = value();
+    } else if (a == "--json-out") {
+      cfg.json_out = value();
     } else if (a == "--cli") {
       cfg.cli_exe = value();
     } else if (a == "--emit-pipe-input") {
@@ -147,6 +150,14 @@ int main(int argc, char** argv) {
     bench::print_json(sections, cfg);
   else
     bench::print_text(sections, cfg);
+  if (!cfg.json_out.empty()) {
+    if (FILE* f = std::fopen(cfg.json_out.c_str(), "w")) {
+      bench::print_json(sections, cfg, f);
+      std::fclose(f);
+    } else {
+      std::perror(cfg.json_out.c_str());
+    }
+  }
   // Missed targets are figures, not failures; a misbehaving harness or system is a failure.
   auto faults = bench::faults_of(sections);
   for (const auto& f : faults) std::fprintf(stderr, "opsledger_bench: fault: %s\n", f.c_str());

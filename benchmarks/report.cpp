@@ -238,7 +238,7 @@ std::vector<std::string> faults_of(const std::vector<Section>& sections) {
   return out;
 }
 
-void print_json(const std::vector<Section>& sections, const RunConfig& cfg) {
+void print_json(const std::vector<Section>& sections, const RunConfig& cfg, std::FILE* to) {
   json::object root;
   root["mode"] = mode_name(cfg);
   json::object machine;
@@ -297,7 +297,7 @@ void print_json(const std::vector<Section>& sections, const RunConfig& cfg) {
     ws.push_back(o);
   }
   root["workloads"] = ws;
-  std::printf("%s\n", json::serialize(root).c_str());
+  std::fprintf(to, "%s\n", json::serialize(root).c_str());
 }
 
 }  // namespace opsledger::bench
