@@ -28,6 +28,10 @@ struct RunConfig {
   std::string self_exe;        // for child processes
   std::string cli_exe;         // the opsledger tool, for the pipe workload
   std::string json_out;        // also write the JSON report to this file
+  // Diagnosis only: the engine of W1, W2 and PIPE commits without fsync, to separate its CPU
+  // bound from its disk bound. Such rows say "nosync" and are no comparison with the peers.
+  bool engine_nosync = false;
+  std::string engine_name(const std::string& base) const { return engine_nosync ? base + " (nosync)" : base; }
   bool wants(const std::string& id) const { return only.empty() || only.count(id) > 0; }
 };
 

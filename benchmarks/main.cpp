@@ -40,6 +40,8 @@ void usage(FILE* to) {
                "  --data-dir DIR   where temporary databases go (default: $TMPDIR or /tmp)\n"
                "  --keep DIR       keep W3's generated log in DIR and reuse it on later runs\n"
                "  --cli PATH       the opsledger tool for PIPE (default: the one built beside this)\n"
+               "  --engine-nosync  diagnosis only: the engine of W1, W2 and PIPE skips fsync (rows say\n"
+               "                   nosync; no comparison with the durable peers)\n"
                "  --emit-pipe-input STARTS FILE   write PIPE's input lines to FILE and exit\n\n"
                "Targets are reported, never enforced. Exit status: 0 a sound run, 1 it could not run,\n"
                "2 usage, 3 a fault (the systems disagreed on decisions, a measurement failed).\n");
@@ -94,6 +96,8 @@ int main(int argc, char** argv) {
       cfg.data_dir = value();
     } else if (a == "--keep") {
       cfg.keep_dir = value();
+    } else if (a == "--engine-nosync") {
+      cfg.engine_nosync = true;
     } else if (a == "--json-out") {
       cfg.json_out = value();
     } else if (a == "--cli") {
@@ -146,6 +150,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   bench::progress("done in %.1f s", total.seconds());
+  if (cfg.engine_nosync)
+    for (auto& s : sections)
+      s.notes.insert(s.notes.begin(),
+                     "DIAGNOSIS RUN: the engine committed with Durability::nosync (--engine-nosync); its rows "
+                     "and ratios are no comparison with the durable peers.");
   if (cfg.json)
     bench::print_json(sections, cfg);
   else

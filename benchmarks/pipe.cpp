@@ -94,9 +94,11 @@ Section run_pipe(const RunConfig& cfg) {
     ScratchDir dir(cfg, "pipe-engine");
     AnswerCounter answers;
     progress("PIPE: opsledger apply, %llu starts", static_cast<unsigned long long>(starts));
-    ProcessRun run = run_process({cfg.cli_exe, "apply", "--db", dir.sub("db")}, &input,
-                                 [&](std::string_view chunk) { answers.feed(chunk); });
-    c.measures.push_back(pipe_measure("engine (opsledger apply)", "engine", run, answers, starts, lines_in));
+    std::vector<std::string> argv{cfg.cli_exe, "apply", "--db", dir.sub("db")};
+    if (cfg.engine_nosync) argv.push_back("--nosync");
+    ProcessRun run = run_process(argv, &input, [&](std::string_view chunk) { answers.feed(chunk); });
+    c.measures.push_back(
+        pipe_measure(cfg.engine_name("engine (opsledger apply)"), "engine", run, answers, starts, lines_in));
   }
   {
     ScratchDir dir(cfg, "pipe-sqlite");

@@ -74,7 +74,8 @@ Section run_w1(const RunConfig& cfg) {
 
     // The engine.
     ScratchDir edir(cfg, "w1-engine");
-    auto engine = open_fleet_engine(edir.path(), Durability::durable);
+    auto engine =
+        open_fleet_engine(edir.path(), cfg.engine_nosync ? Durability::nosync : Durability::durable);
     std::uint64_t setup_seq = engine->last_seq();
     Tally et;
     progress("W1 batch %zu: engine", batch);
@@ -83,7 +84,7 @@ Section run_w1(const RunConfig& cfg) {
     });
     double event_bytes = mean_event_bytes(*engine, setup_seq);
     engine.reset();
-    Measure em = measured("engine", "engine", ep, "req/s");
+    Measure em = measured(cfg.engine_name("engine"), "engine", ep, "req/s");
     em.details.emplace_back("accepted", static_cast<double>(et.accepted));
     em.details.emplace_back("deduped", static_cast<double>(et.deduped));
     em.details.emplace_back("event_bytes", event_bytes);

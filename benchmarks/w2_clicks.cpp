@@ -129,12 +129,12 @@ Section run_w2(const RunConfig& cfg) {
 
   {
     ScratchDir dir(cfg, "w2-engine");
-    auto engine = open_fleet_engine(dir.path(), Durability::durable);
+    auto engine = open_fleet_engine(dir.path(), cfg.engine_nosync ? Durability::nosync : Durability::durable);
     progress("W2: engine, %g s", seconds);
     ClickResult r = run_clicks(seconds, [&](unsigned) -> Decide {
       return [&](std::string_view line, Tally& t) { count_answer(engine->execute(line), t); };
     });
-    c.measures.push_back(to_measure("engine", "engine", r));
+    c.measures.push_back(to_measure(cfg.engine_name("engine"), "engine", r));
   }
   {
     ScratchDir dir(cfg, "w2-sqlite");
