@@ -47,11 +47,11 @@ bool MemoryStore::get(Table t, std::string_view key, std::string& out) const {
 
 void MemoryStore::put(Table t, std::string_view key, std::string_view value) {
   auto& m = table(t);
-  auto it = m.find(key);
-  if (it == m.end())
-    m.emplace(std::string(key), std::string(value));
-  else
+  auto it = m.lower_bound(key);  // one search: insert at the hint when absent
+  if (it != m.end() && it->first == key)
     it->second.assign(value.data(), value.size());
+  else
+    m.emplace_hint(it, std::string(key), std::string(value));
 }
 
 bool MemoryStore::del(Table t, std::string_view key) {
