@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "cli/cli_args.h"
@@ -440,6 +441,80 @@ void crashed_worker(Story& s) {
   (void)swept;
 }
 
+json::object observation(const char* type, const char* source, const char* level, const char* evidence,
+                         const char* identity) {
+  return {{"cmd", "record_coverage"}, {"workspace_id", 1},     {"managed_environment_id", 501},
+          {"canonical_type", type},   {"source_class", source}, {"level", level},
+          {"evidence_state", evidence}, {"identity_state", identity}};
+}
+
+json::object claim(std::optional<const char*> scope, const char* level, const char* audience, const char* kind) {
+  json::object c{{"cmd", "evaluate_claim"}, {"workspace_id", 1}, {"managed_environment_id", 501},
+                 {"level", level},          {"audience", audience}, {"kind", kind}};
+  if (scope) c["scope_key"] = *scope;
+  return c;
+}
+
+// A claim shown to someone: prints the guard's verdict and why; checks the expected state.
+void show_claim(Story& s, const std::string& what, const json::object& cmd, std::string_view expected) {
+  auto a = s.send(cmd);
+  if (!a.at("ok").as_bool()) {
+    s.fail(what + ": " + json::serialize(a));
+    return;
+  }
+  std::string state(a.at("claim_state").as_string());
+  std::string reasons;
+  for (const auto& r : a.at("reasons").as_array()) reasons += (reasons.empty() ? "" : ", ") + std::string(r.as_string());
+  std::string missing;
+  for (const auto& m : a.at("missing").as_array()) missing += (missing.empty() ? "" : ", ") + std::string(m.as_string());
+  std::printf("          %s\n          -> %s, %llu of %llu types covered%s%s\n", what.c_str(), state.c_str(),
+              static_cast<unsigned long long>(a.at("covered").to_number<std::uint64_t>()),
+              static_cast<unsigned long long>(a.at("denominator").to_number<std::uint64_t>()),
+              reasons.empty() ? "" : ("; reasons: " + reasons).c_str(),
+              missing.empty() ? "" : ("; missing: " + missing).c_str());
+  if (state != expected) s.fail("the story expected " + std::string(expected));
+}
+
+void coverage_claims(Story& s) {
+  s.chapter("16:00  Coverage claims: nobody says \"100 % covered\" unless a scope really is");
+  s.at("16:00:00");
+  s.step("Contoso's managed environment 501 \"Contoso production\" is registered",
+         {{"cmd", "register_managed_environment"}, {"workspace_id", 1}, {"managed_environment_id", 501},
+          {"name", "Contoso production"}});
+  s.step("capture: device configuration via TCM, content captured, complete, resolved",
+         observation("intune.device_configuration", "tcm", "content_captured", "complete", "resolved"));
+  s.step("capture: compliance policies via TCM, content captured, complete, resolved",
+         observation("intune.compliance_policy", "tcm", "content_captured", "complete", "resolved"));
+  s.step("capture: settings catalog only via Graph beta (not counted by default.intune_core)",
+         observation("intune.settings_catalog_policy", "graph_beta_experimental", "content_captured", "complete",
+                     "resolved"));
+  s.at("16:05:00");
+  show_claim(s, "the sales deck wants \"100 % covered\" with no scope",
+             claim(std::nullopt, "content_captured", "customer", "coverage"), "blocked");
+  show_claim(s, "customer claim: default.intune_core at content_captured",
+             claim("default.intune_core", "content_captured", "customer", "coverage"), "blocked");
+  show_claim(s, "operator view of the same scope (allowed, but says complete:false)",
+             claim("default.intune_core", "content_captured", "operator", "coverage"), "eligible");
+  s.at("16:30:00");
+  s.step("capture: settings catalog via TCM, content captured, complete, resolved",
+         observation("intune.settings_catalog_policy", "tcm", "content_captured", "complete", "resolved"));
+  show_claim(s, "customer claim: default.intune_core at content_captured",
+             claim("default.intune_core", "content_captured", "customer", "coverage"), "eligible");
+  show_claim(s, "customer claim: default.intune_core at restore_verified",
+             claim("default.intune_core", "restore_verified", "customer", "coverage"), "blocked");
+  auto e = s.send({{"cmd", "claim_eligibility"}, {"workspace_id", 1}, {"managed_environment_id", 501}});
+  if (e.at("ok").as_bool()) {
+    const auto& el = e.at("eligibility").as_object();
+    auto* core = el.if_contains("default.intune_core");
+    std::printf("          eligibility now: default.intune_core -> %s\n",
+                core && core->is_string() ? std::string(core->as_string()).c_str() : "null");
+    if (!core || !core->is_string() || core->as_string() != "content_captured")
+      s.fail("default.intune_core should be eligible up to content_captured");
+  } else {
+    s.fail("claim_eligibility refused");
+  }
+}
+
 std::string readiness_of(const ConnectionRecord& c) {
   return std::string("consent ") + std::string(name_of(c.consent)) + ", credentials " +
          std::string(name_of(c.credentials)) + ", permissions " + std::string(name_of(c.permissions));
@@ -559,6 +634,7 @@ int run_demo(int argc, char** argv) {
     onboarding_contoso_us(s);
     fabrikam_and_northwind(s);
     crashed_worker(s);
+    coverage_claims(s);
     verified = audit(s, *engine);
   } catch (const std::exception& e) {
     std::printf("\nthe demo stopped: %s\n", e.what());
