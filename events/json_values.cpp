@@ -312,7 +312,13 @@ std::string canonical_json(const json::value& v) {
 
 json::value parse_stored_json(std::string_view s) {
   if (s.empty()) return json::object{};
-  return json::parse(json::string_view(s.data(), s.size()));
+  // The engine only stores canonical JSON here, but a forged (self-consistent) log may
+  // hold anything: rendering it never throws (found by the envelope fuzz target); text
+  // that is not JSON is shown as a string.
+  boost::system::error_code ec;
+  json::value v = json::parse(json::string_view(s.data(), s.size()), ec);
+  if (ec) return json::value(json::string(json::string_view(s.data(), s.size())));
+  return v;
 }
 
 }  // namespace opsledger
