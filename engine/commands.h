@@ -25,6 +25,14 @@ const CommandSpec* find_command(std::string_view name);
 // the embedding service is trusted.
 std::optional<Answer> check_admin_actor(CommandContext& ctx, const std::optional<Actor>& actor, Id ws,
                                         std::string_view capability);
+// The same, called before the command looks anything up, so that an object the actor may
+// not see and one that does not exist get the same answer (SPEC section 4): `ws` is the
+// workspace the command names or the one its tenant or connection belongs to (nullopt when
+// that tenant or connection does not exist), `tenant` the tenant it touches, if any; the
+// not_found answer names `field`.
+std::optional<Answer> check_admin_actor(CommandContext& ctx, const std::optional<Actor>& actor,
+                                        std::optional<Id> ws, std::optional<Id> tenant,
+                                        std::string_view capability, std::string_view field);
 inline TimeUs at_or_now(const CommandContext& ctx, const std::optional<TimeUs>& at) {
   return at.value_or(ctx.now_us());
 }

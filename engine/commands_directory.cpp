@@ -11,10 +11,17 @@ namespace opsledger {
 // whose capability is checked when present (the embedding service itself sends none).
 std::optional<Answer> check_admin_actor(CommandContext& ctx, const std::optional<Actor>& actor, Id ws,
                                         std::string_view capability) {
+  return check_admin_actor(ctx, actor, ws, std::nullopt, capability, "workspace_id");
+}
+
+std::optional<Answer> check_admin_actor(CommandContext& ctx, const std::optional<Actor>& actor,
+                                        std::optional<Id> ws, std::optional<Id> tenant,
+                                        std::string_view capability, std::string_view field) {
   if (!actor || actor->kind != ActorKind::user) return std::nullopt;
-  switch (check_access(ctx.store(), *actor, ws, std::nullopt, capability)) {
+  Access access = ws ? check_access(ctx.store(), *actor, *ws, tenant, capability) : Access::not_found;
+  switch (access) {
     case Access::ok: return std::nullopt;
-    case Access::not_found: return Answer::error("not_found", "not found", "workspace_id");
+    case Access::not_found: return Answer::error("not_found", "not found", field);
     case Access::forbidden: return Answer::error("forbidden", "the actor lacks the " + std::string(capability) + " capability", "actor");
   }
   return std::nullopt;
@@ -45,9 +52,9 @@ Answer cmd_register_tenant(CommandContext& ctx, Fields& f) {
   auto actor = f.opt_actor();
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
+  if (auto denied = check_admin_actor(ctx, actor, ws, "members.manage")) return *denied;
   if (!ctx.store().has(Table::workspaces, key_id(ws)))
     return Answer::error("unknown_workspace", "workspace " + std::to_string(ws) + " does not exist", "workspace_id");
-  if (auto denied = check_admin_actor(ctx, actor, ws, "members.manage")) return *denied;
   if (auto t = load<TenantRecord>(ctx.store(), Table::tenants, key_id(tenant))) {
     if (t->workspace_id == ws && t->name == name) return Answer::success();
     return Answer::error("invalid_field",
@@ -81,9 +88,9 @@ Answer cmd_grant_membership(CommandContext& ctx, Fields& f) {
   }
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
+  if (auto denied = check_admin_actor(ctx, actor, ws, "members.manage")) return *denied;
   if (!ctx.store().has(Table::workspaces, key_id(ws)))
     return Answer::error("unknown_workspace", "workspace " + std::to_string(ws) + " does not exist", "workspace_id");
-  if (auto denied = check_admin_actor(ctx, actor, ws, "members.manage")) return *denied;
   std::sort(tenant_ids.begin(), tenant_ids.end());
   tenant_ids.erase(std::unique(tenant_ids.begin(), tenant_ids.end()), tenant_ids.end());
   for (Id t : tenant_ids) {
@@ -103,9 +110,9 @@ Answer cmd_revoke_membership(CommandContext& ctx, Fields& f) {
   auto actor = f.opt_actor();
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
+  if (auto denied = check_admin_actor(ctx, actor, ws, "members.manage")) return *denied;
   if (!ctx.store().has(Table::workspaces, key_id(ws)))
     return Answer::error("unknown_workspace", "workspace " + std::to_string(ws) + " does not exist", "workspace_id");
-  if (auto denied = check_admin_actor(ctx, actor, ws, "members.manage")) return *denied;
   if (!ctx.store().has(Table::memberships, key_ids(ws, user))) return Answer::success();  // nothing to revoke
   MembershipRevoked ev{ws, user};
   return answer_for(ev, ctx.append(ev, at_or_now(ctx, at), actor.value_or(Actor{})));

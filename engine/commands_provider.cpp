@@ -15,13 +15,13 @@ Answer cmd_register_provider_connection(CommandContext& ctx, Fields& f) {
   auto actor = f.opt_actor();
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
+  if (auto denied = check_admin_actor(ctx, actor, ws, tenant, "provider.manage", "tenant_id")) return *denied;
   if (!ctx.store().has(Table::workspaces, key_id(ws)))
     return Answer::error("unknown_workspace", "workspace " + std::to_string(ws) + " does not exist", "workspace_id");
   auto t = load<TenantRecord>(ctx.store(), Table::tenants, key_id(tenant));
   if (!t || t->workspace_id != ws)
     return Answer::error("unknown_tenant", "tenant " + std::to_string(tenant) + " does not exist in workspace " + std::to_string(ws),
                          "tenant_id");
-  if (auto denied = check_admin_actor(ctx, actor, ws, "provider.manage")) return *denied;
   if (auto existing = load<ConnectionRecord>(ctx.store(), Table::connections, key_id(pc))) {
     if (existing->workspace_id == ws && existing->tenant_id == tenant && existing->provider == provider &&
         existing->display_name == display_name)
@@ -41,13 +41,15 @@ Answer cmd_set_default_provider_connection(CommandContext& ctx, Fields& f) {
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
   auto t = load<TenantRecord>(ctx.store(), Table::tenants, key_id(tenant));
+  if (auto denied = check_admin_actor(ctx, actor, t ? std::optional<Id>(t->workspace_id) : std::nullopt, tenant,
+                                      "provider.manage", "tenant_id"))
+    return *denied;
   if (!t) return Answer::error("unknown_tenant", "tenant " + std::to_string(tenant) + " does not exist", "tenant_id");
   auto conn = load<ConnectionRecord>(ctx.store(), Table::connections, key_id(pc));
   if (!conn || conn->tenant_id != tenant)
     return Answer::error("unknown_provider_connection",
                          "provider connection " + std::to_string(pc) + " does not exist for tenant " + std::to_string(tenant),
                          "provider_connection_id");
-  if (auto denied = check_admin_actor(ctx, actor, t->workspace_id, "provider.manage")) return *denied;
   if (load_u64(ctx.store(), Table::tenant_defaults, key_id(tenant)) == pc) return Answer::success();
   DefaultProviderConnectionSet ev{tenant, pc};
   return answer_for(ev, ctx.append(ev, at_or_now(ctx, at), actor.value_or(Actor{})));
@@ -66,11 +68,14 @@ Answer cmd_update_provider_connection(CommandContext& ctx, Fields& f) {
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
   auto conn = load<ConnectionRecord>(ctx.store(), Table::connections, key_id(ev.provider_connection_id));
+  if (auto denied = check_admin_actor(ctx, actor, conn ? std::optional<Id>(conn->workspace_id) : std::nullopt,
+                                      conn ? std::optional<Id>(conn->tenant_id) : std::nullopt, "provider.manage",
+                                      "provider_connection_id"))
+    return *denied;
   if (!conn)
     return Answer::error("unknown_provider_connection",
                          "provider connection " + std::to_string(ev.provider_connection_id) + " does not exist",
                          "provider_connection_id");
-  if (auto denied = check_admin_actor(ctx, actor, conn->workspace_id, "provider.manage")) return *denied;
   return answer_for(ev, ctx.append(ev, at_or_now(ctx, at), actor.value_or(Actor{})));
 }
 
