@@ -71,11 +71,12 @@ std::vector<std::string> Engine::Impl::run_batch(std::span<const std::string_vie
           Answer a = execute_line(ctx, commands[i]);
           if (options.durability == Durability::nosync) a.body["durability"] = "nosync";
           answers[i] = render(a);
-        } catch (const lmdb::LmdbError&) {
-          throw;
         } catch (const std::exception& e) {
-          // An internal fault (a bug or a corrupt projection): drop this command and run
-          // the batch again without it, so nothing of it is half-applied.
+          // A storage failure fails the batch. Anything else — a bug, a corrupt projection,
+          // a key LMDB cannot store — is this command's fault: drop it and run the batch
+          // again without it, so nothing of it is half-applied and the others still run.
+          auto* storage = dynamic_cast<const lmdb::LmdbError*>(&e);
+          if (storage && storage->code() != MDB_BAD_VALSIZE) throw;
           faulted[i] = true;
           answers[i] = error_line("internal_error", e.what());
           restart = true;

@@ -318,3 +318,22 @@ TEST_CASE("fuzz finding: a snapshot string longer than the archive is refused be
   CHECK_FALSE(decode_snapshot(seq, stored, problem));
   CHECK(problem.find("implausible") != std::string::npos);
 }
+
+TEST_CASE("fuzz finding: a start whose type LMDB cannot use as a key is unknown_operation_type, alone", "[fuzz][validation]") {
+  // engine/lmdb.cpp: a key that cannot be stored is never present. Before, the lookup
+  // failed with MDB_BAD_VALSIZE and every command of the batch answered io_error.
+  TestDb db;
+  seed_contoso(db);
+  for (std::string type : {std::string(), std::string(600, 't')}) {
+    CAPTURE(type.size());
+    auto bad = start_cmd("bad-" + std::to_string(type.size()), type);
+    auto good = start_cmd("good-" + std::to_string(type.size()));
+    std::string lines[] = {boost::json::serialize(bad), boost::json::serialize(good)};
+    std::string_view views[] = {lines[0], lines[1]};
+    auto answers = db.engine().execute_batch(views);
+    auto a = boost::json::parse(answers[0]).as_object();
+    CHECK(error_code(a) == "unknown_operation_type");
+    CHECK(error_field(a) == "type");
+    CHECK(boost::json::parse(answers[1]).as_object().at("ok").as_bool());
+  }
+}
