@@ -188,6 +188,16 @@ std::optional<Snapshot> decode_snapshot(std::uint64_t key_seq, std::string_view 
       problem = "checksum does not match (the snapshot is damaged)";
       return std::nullopt;
     }
+    // Boost reads the archive's signature as a string of whatever length the archive
+    // claims, allocating first (found by the snapshot fuzz target): check it here.
+    constexpr std::string_view kSignature = "serialization::archive";
+    std::string signature;
+    ByteWriter(signature).u64(kSignature.size());
+    signature += kSignature;
+    if (archive.substr(0, signature.size()) != signature) {
+      problem = "not a Boost.Serialization binary archive";
+      return std::nullopt;
+    }
     Snapshot snap;
     detail::SnapshotImage image;
     image.target = &snap.state;

@@ -10,10 +10,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "engine/engine_impl.h"
 #include "events/bytes.h"
+#include "events/json_values.h"
 #include "events/sha256.h"
 #include "snapshots/snapshot.h"
 #include "tests/fuzz/targets.h"
@@ -336,4 +338,28 @@ TEST_CASE("fuzz finding: a start whose type LMDB cannot use as a key is unknown_
     CHECK(error_field(a) == "type");
     CHECK(boost::json::parse(answers[1]).as_object().at("ok").as_bool());
   }
+}
+
+TEST_CASE("fuzz finding: every int64 time renders, the extremes included", "[fuzz][log]") {
+  // events/json_values.cpp: format_time negated t, which overflows for INT64_MIN.
+  CHECK(format_time(std::numeric_limits<std::int64_t>::min()) == "-290308-12-21T19:59:05.224192Z");
+  CHECK(format_time(std::numeric_limits<std::int64_t>::max()) == "294247-01-10T04:00:54.775807Z");
+  CHECK(format_time(-1) == "1969-12-31T23:59:59.999999Z");
+  CHECK(format_time(-1000000) == "1969-12-31T23:59:59Z");
+  CHECK(format_time(0) == "1970-01-01T00:00:00Z");
+}
+
+TEST_CASE("fuzz finding: a snapshot archive with a forged signature length is refused before allocating", "[fuzz][audit]") {
+  // snapshots/snapshot.cpp checks Boost's archive signature before Boost reads it.
+  auto seeds = snapshot_seeds();
+  std::string value = seeds[0].bytes.substr(9);
+  ByteReader r(std::string_view(seeds[0].bytes).substr(1, 8));
+  std::uint64_t seq = r.u64();
+  std::string archive = value.substr(8 + 4 + 32);
+  REQUIRE(archive.substr(0, 8) == le64(22));
+  archive.replace(0, 8, le64(std::uint64_t{64} << 20));
+  std::string stored = value.substr(0, 12) + sha256(archive) + archive;
+  std::string problem;
+  CHECK_FALSE(decode_snapshot(seq, stored, problem));
+  CHECK(problem == "not a Boost.Serialization binary archive");
 }
