@@ -138,8 +138,9 @@ void write_canonical(const json::value& v, std::string& out) {
 std::string format_time(TimeUs t) {
   // Floor division without negating t: every int64 renders, INT64_MIN included (the
   // envelope fuzz target found the overflow).
+  std::int64_t micros = t % 1000000;
+  if (micros < 0) micros += 1000000;
   std::int64_t secs = t / 1000000 - (t % 1000000 < 0 ? 1 : 0);
-  std::int64_t micros = t - secs * 1000000;
   std::int64_t days = secs / 86400 - (secs % 86400 < 0 ? 1 : 0);
   std::int64_t rem = secs - days * 86400;
   std::int64_t y;

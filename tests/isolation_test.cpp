@@ -379,4 +379,4 @@ TEST_CASE("isolation property: nothing outside the membership is revealed, refus
   isolation_rounds(6);
 }
 
-TEST_CASE("isolation property over many random directories", "[isolation][long]") { isolation_rounds(80); }
+TEST_CASE("isolation property over many random directories", "[isolation][long]") { isolation_rounds(500); }
