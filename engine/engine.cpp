@@ -133,7 +133,7 @@ std::vector<std::string> Engine::Impl::run_batch(std::span<const std::string_vie
         }
       }
       if (e.code() == MDB_PANIC && !reopened) {
-        // Nothing of this batch ran: the transaction could not begin.
+        // Nothing of this batch was committed: run it again on the reopened environment.
         reopened = true;
         reopen_environment();
         continue;
