@@ -107,6 +107,23 @@ std::optional<Answer> load_target(CommandContext& ctx, const Target& t, RunRecor
   return std::nullopt;
 }
 
+// A person's cancel obeys the isolation rule (SPEC sections 4 and 12): a run or legacy
+// record the actor may not see is refused exactly as one that does not exist — the same
+// code, message and field — before anything about it (read-only, its state) is said.
+std::optional<Answer> refuse_unseen(CommandContext& ctx, const Target& t, const Actor& actor) {
+  const Store& s = ctx.store();
+  if (t.legacy_kind) {
+    auto rec = load<LegacyRecord>(s, Table::legacy_runs, key_legacy(*t.legacy_kind, t.legacy_id));
+    if (!rec || check_access(s, actor, rec->workspace_id, rec->tenant_id, {}) == Access::not_found)
+      return Answer::error("not_found", "not found", "legacy_id");
+    return std::nullopt;
+  }
+  auto run = load<RunRecord>(s, Table::runs, key_id(t.run_id));
+  if (!run || check_access(s, actor, run->workspace_id, run->tenant_id, {}) == Access::not_found)
+    return Answer::error("not_found", "not found", "run_id");
+  return std::nullopt;
+}
+
 Answer refused(const RunRecord& run) {
   return Answer::error("invalid_transition",
                        "run " + std::to_string(run.run_id) + " is " + std::string(name_of(run.status)), "run_id");
@@ -181,6 +198,7 @@ Answer cmd_cancel_run(CommandContext& ctx, Fields& f) {
   auto at = f.opt_time("at");
   if (auto e = f.finish()) return *e;
   if (auto r = ctx.replay()) return *r;
+  if (auto unseen = refuse_unseen(ctx, target, actor)) return *unseen;
   RunRecord run;
   if (auto e = load_target(ctx, target, run)) return *e;
   auto def = load<OperationTypeDef>(ctx.store(), Table::catalog, run.type);

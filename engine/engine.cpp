@@ -13,6 +13,8 @@
 #include <span>
 #include <string>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "engine/command_context.h"
 #include "engine/dispatch.h"
@@ -31,6 +33,17 @@ std::string render(const Answer& a) { return boost::json::serialize(a.body); }
 
 std::string error_line(std::string_view code, std::string_view message) {
   return render(Answer::error(code, message));
+}
+
+// LMDB reports a page write cut short by a full disk as EIO ("short write"), not ENOSPC.
+// An EIO while the filesystem holding the database has almost no space left is taken
+// for a full disk (docs/reliability.md).
+constexpr unsigned long long kNearlyFullBytes = 1 << 20;
+bool filesystem_nearly_full(const std::string& dir) {
+  struct statvfs s;
+  if (statvfs(dir.c_str(), &s) != 0) return false;
+  unsigned long long blocks = geteuid() == 0 ? s.f_bfree : s.f_bavail;  // root may use the reserve
+  return blocks * s.f_frsize < kNearlyFullBytes;
 }
 
 }  // namespace
@@ -55,12 +68,28 @@ void Engine::Impl::maybe_snapshot(std::uint64_t first_seq, std::uint64_t last_se
   }
 }
 
+// LMDB marks an environment failed when a meta page write fails (MDB_PANIC on every later
+// transaction of this process). Closing and opening it again reads the last committed
+// state from the file. Only by the batch leader, with no transaction of this process open.
+void Engine::Impl::reopen_environment() {
+  env.reset();
+  lmdb::Env::Options eo;
+  eo.map_size_bytes = options.initial_map_size_bytes;
+  eo.nosync = options.durability == Durability::nosync;
+  env = std::make_unique<lmdb::Env>(dir, eo);
+  lmdb::Txn txn(*env, false);
+  dbis = open_dbis(txn, false);
+  txn.commit();  // keeps the database handles for the environment
+}
+
 std::vector<std::string> Engine::Impl::run_batch(std::span<const std::string_view> commands) {
   std::vector<std::string> answers(commands.size());
   std::vector<bool> faulted(commands.size(), false);
+  bool reopened = false;
   for (;;) {
     bool restart = false;
     try {
+      if (!env) reopen_environment();  // a reopen that failed before
       lmdb::Txn txn(*env, true);
       LogAppender log(txn, dbis.events);
       std::uint64_t first_seq = log.tail().seq;
@@ -71,11 +100,12 @@ std::vector<std::string> Engine::Impl::run_batch(std::span<const std::string_vie
           Answer a = execute_line(ctx, commands[i]);
           if (options.durability == Durability::nosync) a.body["durability"] = "nosync";
           answers[i] = render(a);
-        } catch (const lmdb::LmdbError&) {
-          throw;
         } catch (const std::exception& e) {
-          // An internal fault (a bug or a corrupt projection): drop this command and run
-          // the batch again without it, so nothing of it is half-applied.
+          // A storage failure fails the batch. Anything else — a bug, a corrupt projection,
+          // a key LMDB cannot store — is this command's fault: drop it and run the batch
+          // again without it, so nothing of it is half-applied and the others still run.
+          auto* storage = dynamic_cast<const lmdb::LmdbError*>(&e);
+          if (storage && storage->code() != MDB_BAD_VALSIZE) throw;
           faulted[i] = true;
           answers[i] = error_line("internal_error", e.what());
           restart = true;
@@ -92,13 +122,24 @@ std::vector<std::string> Engine::Impl::run_batch(std::span<const std::string_vie
       return answers;
     } catch (const lmdb::LmdbError& e) {
       if (e.map_full()) {
+        // Pages a dead process's reader still pins cannot be reused: clear such readers
+        // before growing (a reader left by a crashed `verify` would otherwise make the
+        // map grow for as long as this engine runs).
+        if (env->reader_check() > 0) continue;
         std::size_t next = env->map_size() * 2;
         if (options.max_map_size_bytes == 0 || next <= options.max_map_size_bytes) {
           env->grow();
           continue;
         }
       }
-      std::string code = (e.map_full() || e.disk_full()) ? "storage_full" : "io_error";
+      if (e.code() == MDB_PANIC && !reopened) {
+        // Nothing of this batch was committed: run it again on the reopened environment.
+        reopened = true;
+        reopen_environment();
+        continue;
+      }
+      bool full = e.map_full() || e.disk_full() || (e.code() == EIO && filesystem_nearly_full(dir));
+      std::string code = full ? "storage_full" : "io_error";
       for (auto& a : answers) a = error_line(code, e.what());
       return answers;
     }
@@ -210,7 +251,10 @@ std::vector<std::string> Engine::execute_batch(std::span<const std::string_view>
 
 std::uint64_t Engine::last_seq() const {
   try {
+    // Holding the commit slot: no batch runs, so the map is not grown and the environment
+    // is not reopened under this read.
     CommitSlot slot(*impl_);
+    if (!impl_->env) return 0;
     lmdb::Txn txn(*impl_->env, false);
     return read_tail(txn, impl_->dbis.events).seq;
   } catch (const std::exception&) {

@@ -40,6 +40,8 @@ struct Engine::Impl {
   // retrying when it fills); returns one answer per command.
   std::vector<std::string> run_batch(std::span<const std::string_view> commands);
   std::string execute(std::string_view command);
+  // After MDB_PANIC (a failed meta page write): close and open the environment again.
+  void reopen_environment();
   // Writes an automatic snapshot when [first_seq, last_seq] crossed a multiple of
   // options.snapshot_every_events (engine/engine.cpp).
   void maybe_snapshot(std::uint64_t first_seq, std::uint64_t last_seq) noexcept;

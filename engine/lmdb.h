@@ -73,7 +73,8 @@ class Txn {
   void abort() noexcept;
 
   MDB_dbi open_db(const char* name, bool create);
-  // Returns false when the key is absent; `out` then is untouched.
+  // Returns false when the key is absent (or could not be stored: empty or too long);
+  // `out` then is untouched.
   bool get(MDB_dbi dbi, std::string_view key, std::string_view& out) const;
   void put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags = 0);
   bool del(MDB_dbi dbi, std::string_view key);

@@ -45,6 +45,15 @@ inline void CEREAL_LOAD_FUNCTION_NAME(PortableBinaryInputArchive& ar, std::strin
   s.resize(static_cast<std::size_t>(n));
   ar(binary_data(s.data(), s.size()));
 }
+// A bool is one byte, 0 or 1. cereal would copy any byte into the bool (undefined
+// behaviour for anything but 0 and 1; found by the envelope fuzz target), so it is read
+// as a byte and checked. The encoding is unchanged.
+inline void CEREAL_LOAD_FUNCTION_NAME(PortableBinaryInputArchive& ar, bool& b) {
+  std::uint8_t raw = 0;
+  ar(raw);
+  if (raw > 1) throw opsledger::DecodeError("bad boolean");
+  b = raw == 1;
+}
 template <class T>
 void CEREAL_SAVE_FUNCTION_NAME(PortableBinaryOutputArchive& ar, const std::vector<T>& v) {
   ar(make_size_tag(static_cast<size_type>(v.size())));

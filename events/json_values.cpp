@@ -137,9 +137,12 @@ void write_canonical(const json::value& v, std::string& out) {
 }  // namespace
 
 std::string format_time(TimeUs t) {
-  std::int64_t secs = t >= 0 ? t / 1000000 : -((-t + 999999) / 1000000);
-  std::int64_t micros = t - secs * 1000000;
-  std::int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+  // Floor division without negating t: every int64 renders, INT64_MIN included (the
+  // envelope fuzz target found the overflow).
+  std::int64_t micros = t % 1000000;
+  if (micros < 0) micros += 1000000;
+  std::int64_t secs = t / 1000000 - (t % 1000000 < 0 ? 1 : 0);
+  std::int64_t days = secs / 86400 - (secs % 86400 < 0 ? 1 : 0);
   std::int64_t rem = secs - days * 86400;
   std::int64_t y;
   unsigned m, d;
@@ -313,7 +316,13 @@ std::string canonical_json(const json::value& v) {
 
 json::value parse_stored_json(std::string_view s) {
   if (s.empty()) return json::object{};
-  return json::parse(json::string_view(s.data(), s.size()));
+  // The engine only stores canonical JSON here, but a forged (self-consistent) log may
+  // hold anything: rendering it never throws (found by the envelope fuzz target); text
+  // that is not JSON is shown as a string.
+  boost::system::error_code ec;
+  json::value v = json::parse(json::string_view(s.data(), s.size()), ec);
+  if (ec) return json::value(json::string(json::string_view(s.data(), s.size())));
+  return v;
 }
 
 }  // namespace opsledger

@@ -39,7 +39,8 @@ ReportSummary summarize(const Report& r);
 // Canonical JSON text: object keys sorted bytewise, no whitespace. Used for request digests
 // and for JSON stored inside events, so equal values always give equal bytes.
 std::string canonical_json(const boost::json::value& v);
-// Parses JSON stored by the engine itself (canonical, known good).
+// Parses JSON stored by the engine itself (canonical); never throws: text that is not
+// JSON (only in a forged log) comes back as a JSON string.
 boost::json::value parse_stored_json(std::string_view s);
 
 }  // namespace opsledger

@@ -54,13 +54,18 @@ struct SnapshotImage {
   template <class Archive>
   void load(Archive& ar, unsigned version) {
     if (version != 1) throw std::runtime_error("unknown snapshot image version " + std::to_string(version));
-    ar >> seq >> chain_hash >> digest;
+    // Strings are read through read_bytes (same layout as Boost's: u64 length, bytes) so
+    // that a length is checked before anything is allocated (found by the snapshot fuzz
+    // target: a forged archive asked for a terabyte).
+    ar >> seq;
+    read_bytes(ar, chain_hash);
+    read_bytes(ar, digest);
     std::uint32_t tables = 0;
     ar >> tables;
     if (tables > 4096) throw std::runtime_error("implausible table count");
     for (std::uint32_t n = 0; n < tables; ++n) {
       std::string name;
-      ar >> name;
+      read_bytes(ar, name);
       std::optional<Table> table;
       for (std::size_t i = 0; i < kTableCount; ++i)
         if (table_name(static_cast<Table>(i)) == name) table = static_cast<Table>(i);
@@ -69,15 +74,24 @@ struct SnapshotImage {
       if (!map.empty()) throw std::runtime_error("table " + name + " appears twice");
       std::string k, v;
       for (;;) {
-        bool more = false;
-        ar >> more;
-        if (!more) break;
+        if (!load_flag(ar)) break;
         read_bytes(ar, k);
         read_bytes(ar, v);
         if (!map.empty() && !(map.rbegin()->first < k)) throw std::runtime_error("keys out of order in " + name);
         map.emplace_hint(map.end(), k, v);
       }
     }
+  }
+
+  // The record flag was saved as a bool (one byte). It is read as a byte and checked:
+  // Boost copies any byte into a bool, undefined behaviour for anything but 0 and 1
+  // (found by the snapshot fuzz target).
+  template <class Archive>
+  static bool load_flag(Archive& ar) {
+    std::uint8_t raw = 0;
+    ar >> raw;
+    if (raw > 1) throw std::runtime_error("malformed record flag");
+    return raw == 1;
   }
 
   template <class Archive>
@@ -172,6 +186,16 @@ std::optional<Snapshot> decode_snapshot(std::uint64_t key_seq, std::string_view 
     std::string_view archive = bytes.substr(kHeaderSize);
     if (sha256(archive) != checksum) {
       problem = "checksum does not match (the snapshot is damaged)";
+      return std::nullopt;
+    }
+    // Boost reads the archive's signature as a string of whatever length the archive
+    // claims, allocating first (found by the snapshot fuzz target): check it here.
+    constexpr std::string_view kSignature = "serialization::archive";
+    std::string signature;
+    ByteWriter(signature).u64(kSignature.size());
+    signature += kSignature;
+    if (archive.substr(0, signature.size()) != signature) {
+      problem = "not a Boost.Serialization binary archive";
       return std::nullopt;
     }
     Snapshot snap;
