@@ -2,7 +2,7 @@
 # Quick start 2: install what is missing, build, and run the whole default test suite
 # (CTest, label `long` excluded), then the same suite again under AddressSanitizer and
 # UndefinedBehaviorSanitizer in a second build, then every fuzz target for a bounded time
-# (OPSLEDGER_FUZZ_SECONDS per target, default 30; 0 skips the step).
+# (OPSLEDGER_FUZZ_SECONDS per target, default 20; 0 skips the step).
 set -eu
 cd "$(dirname "$0")/.."
 OPSLEDGER_EXTRA_PACKAGES="php-cli clang libclang-rt-14-dev" sh scripts/ensure-deps.sh
@@ -20,7 +20,7 @@ ninja -C build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest -LE long --output-on-failure -j"$jobs")
 
-fuzz_seconds="${OPSLEDGER_FUZZ_SECONDS:-30}"
+fuzz_seconds="${OPSLEDGER_FUZZ_SECONDS:-20}"
 if [ "$fuzz_seconds" -gt 0 ]; then
   echo "== Fuzzing: each libFuzzer target for $fuzz_seconds s (clang, ASan, UBSan; build-fuzz)"
   sh scripts/fuzz.sh "$fuzz_seconds" || [ $? -eq 77 ]
