@@ -368,7 +368,6 @@ TEST_CASE("EIO on commit answers io_error, applies nothing, and the engine keeps
 }
 
 TEST_CASE("a reader left open pins freed pages; once it closes, the file stops growing", "[fault][readers]") {
-  TempDir dir;
   TestDb db;  // nosync: the page accounting is the same in durable mode
   seed_contoso(db);
   Engine& e = db.engine();
