@@ -13,8 +13,28 @@ namespace opsledger {
 namespace json = boost::json;
 
 bool Answer::ok() const {
+  if (!text.empty()) return text.starts_with(R"({"ok":true)");
   auto it = body.find("ok");
   return it != body.end() && it->value().is_bool() && it->value().get_bool();
+}
+
+std::string Answer::render() const { return text.empty() ? json::serialize(body) : text; }
+
+json::object& Answer::members() {
+  if (!text.empty()) {
+    body = json::parse(text).as_object();
+    text.clear();
+  }
+  return body;
+}
+
+void Answer::mark_nosync() {
+  if (text.empty()) {
+    body["durability"] = "nosync";
+  } else {
+    text.pop_back();  // the closing brace
+    text += R"(,"durability":"nosync"})";
+  }
 }
 
 Answer Answer::success() {
@@ -40,18 +60,40 @@ Answer Answer::error(std::string_view code, std::string_view message, std::strin
 
 namespace {
 
-void start_answer(json::object& o, const StartDecided& e) {
-  o["decision"] = name_of(e.decision);
-  if (e.run_id) o["run_id"] = e.run_id;
+void append_member(std::string& out, std::string_view key, std::string_view value) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  append_json_string(out, value);
+}
+
+void append_member(std::string& out, std::string_view key, std::uint64_t value) {
+  out += ",\"";
+  out += key;
+  out += "\":";
+  out += std::to_string(value);
+}
+
+// {"ok":true,"seq":N,"decision":…} written directly: the same bytes boost::json would
+// serialize for the same members in the same order (tests/answers_test.cpp).
+std::string start_answer(const StartDecided& e, std::uint64_t seq) {
+  std::string out;
+  out.reserve(512);
+  out += R"({"ok":true)";
+  append_member(out, "seq", seq);
+  append_member(out, "decision", name_of(e.decision));
+  if (e.run_id) append_member(out, "run_id", e.run_id);
   std::string_view code = e.decision == Decision::accepted ? std::string_view("accepted") : e.reason_code;
-  if (e.decision != Decision::accepted) o["reason_code"] = e.reason_code;
+  if (e.decision != Decision::accepted) append_member(out, "reason_code", e.reason_code);
   const auto& reason = reason_for(code);
-  o["message"] = reason.message;
-  o["next_step"] = reason.next_step;
-  o["type"] = e.type;
-  o["label"] = e.label;
-  if (e.provider_connection_id) o["provider_connection_id"] = *e.provider_connection_id;
-  if (!e.run_identity_hash.empty()) o["run_identity_hash"] = e.run_identity_hash;
+  append_member(out, "message", reason.message);
+  append_member(out, "next_step", reason.next_step);
+  append_member(out, "type", e.type);
+  append_member(out, "label", e.label);
+  if (e.provider_connection_id) append_member(out, "provider_connection_id", *e.provider_connection_id);
+  if (!e.run_identity_hash.empty()) append_member(out, "run_identity_hash", e.run_identity_hash);
+  out += '}';
+  return out;
 }
 
 void claim_answer(json::object& o, const ClaimEvaluated& e) {
@@ -66,8 +108,12 @@ void claim_answer(json::object& o, const ClaimEvaluated& e) {
 }  // namespace
 
 Answer answer_for(const Event& event, std::uint64_t seq) {
+  if (auto* s = std::get_if<StartDecided>(&event)) {
+    Answer a;
+    a.text = start_answer(*s, seq);
+    return a;
+  }
   Answer a = Answer::success(seq);
-  if (auto* s = std::get_if<StartDecided>(&event)) start_answer(a.body, *s);
   if (auto* c = std::get_if<ClaimEvaluated>(&event)) claim_answer(a.body, *c);
   if (auto* x = std::get_if<StaleRunsExpired>(&event)) a.body["expired"] = ids_to_json(x->run_ids);
   return a;

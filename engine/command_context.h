@@ -20,7 +20,15 @@ namespace opsledger {
 
 struct Answer {
   boost::json::object body;
+  // The whole answer already rendered as JSON text: start decisions, the hot path, are
+  // written directly. When set, `body` is empty and unused.
+  std::string text;
   bool ok() const;
+  std::string render() const;
+  // The members as an object to add to (parses `text` into `body` first when set).
+  boost::json::object& members();
+  // Adds "durability":"nosync" as the answer's last member.
+  void mark_nosync();
   static Answer success();                  // {"ok":true}
   static Answer success(std::uint64_t seq);  // {"ok":true,"seq":N}
   static Answer error(std::string_view code, std::string_view message, std::string_view field = {});
@@ -29,7 +37,10 @@ struct Answer {
 class CommandContext {
  public:
   CommandContext(lmdb::Txn& txn, const Dbis& dbis, LogAppender& log, TimeUs now_us)
-      : store_(txn, dbis), txn_(txn), dbis_(dbis), log_(log), now_us_(now_us) {}
+      : own_store_(txn, dbis), store_(own_store_), txn_(txn), dbis_(dbis), log_(log), now_us_(now_us) {}
+  // Reads and writes the projections through `store` (a batch's BatchStore over `txn`).
+  CommandContext(Store& store, lmdb::Txn& txn, const Dbis& dbis, LogAppender& log, TimeUs now_us)
+      : own_store_(txn, dbis), store_(store), txn_(txn), dbis_(dbis), log_(log), now_us_(now_us) {}
 
   Store& store() { return store_; }
   const lmdb::Txn& txn() const { return txn_; }
@@ -54,7 +65,8 @@ class CommandContext {
   bool appended() const { return appended_; }
 
  private:
-  LmdbStore store_;
+  LmdbStore own_store_;
+  Store& store_;
   lmdb::Txn& txn_;
   const Dbis& dbis_;
   LogAppender& log_;

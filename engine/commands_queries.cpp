@@ -125,8 +125,9 @@ Answer cmd_explain(CommandContext& ctx, Fields& f) {
   if (!decoded) throw DecodeError("request record names a missing event");
   auto& [env, ev] = *decoded;
   Answer a = answer_for(ev, seq);
-  a.body["request_id"] = rid;
-  a.body["event"] = event_record_json(seq, env, ev);
+  json::object& body = a.members();
+  body["request_id"] = rid;
+  body["event"] = event_record_json(seq, env, ev);
   if (auto* s = std::get_if<StartDecided>(&ev)) {
     json::object cause;
     if (s->decision == Decision::deduped || s->decision == Decision::scope_busy) {
@@ -134,7 +135,7 @@ Answer cmd_explain(CommandContext& ctx, Fields& f) {
     }
     if (s->decision == Decision::blocked || s->decision == Decision::scope_busy)
       cause["readiness"] = event_to_json(ev).at("readiness");
-    a.body["cause"] = std::move(cause);
+    body["cause"] = std::move(cause);
   }
   return a;
 }

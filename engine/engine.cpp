@@ -16,6 +16,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "engine/batch_store.h"
 #include "engine/command_context.h"
 #include "engine/dispatch.h"
 #include "engine/engine_impl.h"
@@ -29,7 +30,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string render(const Answer& a) { return boost::json::serialize(a.body); }
+std::string render(const Answer& a) { return a.render(); }
 
 std::string error_line(std::string_view code, std::string_view message) {
   return render(Answer::error(code, message));
@@ -92,13 +93,15 @@ std::vector<std::string> Engine::Impl::run_batch(std::span<const std::string_vie
       if (!env) reopen_environment();  // a reopen that failed before
       lmdb::Txn txn(*env, true);
       LogAppender log(txn, dbis.events);
+      LmdbStore lmdb_store(txn, dbis);
+      BatchStore store(lmdb_store);
       std::uint64_t first_seq = log.tail().seq;
       for (std::size_t i = 0; i < commands.size(); ++i) {
         if (faulted[i]) continue;
-        CommandContext ctx(txn, dbis, log, now());
+        CommandContext ctx(store, txn, dbis, log, now());
         try {
           Answer a = execute_line(ctx, commands[i]);
-          if (options.durability == Durability::nosync) a.body["durability"] = "nosync";
+          if (options.durability == Durability::nosync) a.mark_nosync();
           answers[i] = render(a);
         } catch (const std::exception& e) {
           // A storage failure fails the batch. Anything else — a bug, a corrupt projection,
@@ -114,10 +117,12 @@ std::vector<std::string> Engine::Impl::run_batch(std::span<const std::string_vie
       }
       if (restart) continue;
       std::uint64_t last_seq = log.tail().seq;
-      if (last_seq > first_seq)
+      if (last_seq > first_seq) {
+        store.flush();
         txn.commit();
-      else
+      } else {
         txn.abort();
+      }
       maybe_snapshot(first_seq, last_seq);
       return answers;
     } catch (const lmdb::LmdbError& e) {

@@ -308,6 +308,8 @@ json::object triage_to_json(const TriageEntry& t) {
           {"status", t.status}};
 }
 
+void append_json_string(std::string& out, std::string_view s) { write_string(s, out); }
+
 std::string canonical_json(const json::value& v) {
   std::string out;
   write_canonical(v, out);

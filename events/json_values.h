@@ -36,6 +36,9 @@ struct ReportSummary {
 };
 ReportSummary summarize(const Report& r);
 
+// Appends `s` as a JSON string, escaped exactly as boost::json::serialize escapes it.
+void append_json_string(std::string& out, std::string_view s);
+
 // Canonical JSON text: object keys sorted bytewise, no whitespace. Used for request digests
 // and for JSON stored inside events, so equal values always give equal bytes.
 std::string canonical_json(const boost::json::value& v);

@@ -99,7 +99,7 @@ FuzzDatabase& database() {
 
 std::string check_answer(const Answer& a, std::uint64_t seq_before, std::uint64_t seq_after,
                          const std::string& digest_before, const std::function<std::string()>& digest_now) {
-  std::string text = json::serialize(a.body);
+  std::string text = a.render();
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec || !v.is_object()) return "the answer is not a JSON object: " + text;
