@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <array>
+#include <cstring>
 
 #include "engine/commands.h"
 #include "events/json_values.h"
@@ -58,6 +59,14 @@ const CommandSpec* find_command(std::string_view name) {
 bool valid_utf8(std::string_view s) {
   std::size_t i = 0, n = s.size();
   while (i < n) {
+    // ASCII, 8 bytes at a time.
+    while (i + 8 <= n) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (w & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i >= n) break;
     auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       ++i;
@@ -97,7 +106,10 @@ Answer execute_line(CommandContext& ctx, std::string_view line) {
   json::parse_options opts;
   opts.max_depth = kJsonDepthMax;
   boost::system::error_code ec;
-  json::value v = json::parse(json::string_view(line.data(), line.size()), ec, {}, opts);
+  // One block for the whole parsed command, freed at once; counted, so that a copy of a
+  // part of it that outlives this call keeps it alive.
+  json::storage_ptr storage = json::make_shared_resource<json::monotonic_resource>(2 * line.size() + 512);
+  json::value v = json::parse(json::string_view(line.data(), line.size()), ec, storage, opts);
   if (ec) return Answer::error("invalid_json", "not a JSON text: " + ec.message());
   if (!v.is_object()) return Answer::error("invalid_json", "a command is a JSON object");
   const auto& obj = v.get_object();

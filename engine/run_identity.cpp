@@ -9,9 +9,24 @@ namespace opsledger {
 
 std::string run_identity_hash(std::string_view type, ScopeKind scope_kind, Id scope_id,
                               const boost::json::object& fields, const std::string* nonce) {
-  boost::json::object o{{"type", type}, {"scope_kind", name_of(scope_kind)}, {"scope_id", scope_id}, {"fields", fields}};
-  if (nonce) o["nonce"] = *nonce;
-  return to_hex(sha256(canonical_json(o)));
+  // The canonical text written directly, its keys already in bytewise order:
+  // fields < nonce < scope_id < scope_kind < type.
+  std::string text;
+  text.reserve(128);
+  text += R"({"fields":)";
+  append_canonical_json(text, fields);
+  if (nonce) {
+    text += R"(,"nonce":)";
+    append_json_string(text, *nonce);
+  }
+  text += R"(,"scope_id":)";
+  text += std::to_string(scope_id);
+  text += R"(,"scope_kind":)";
+  append_json_string(text, name_of(scope_kind));
+  text += R"(,"type":)";
+  append_json_string(text, type);
+  text += '}';
+  return to_hex(sha256(text));
 }
 
 }  // namespace opsledger

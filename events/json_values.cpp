@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <cstdio>
 
 namespace opsledger {
@@ -50,15 +51,33 @@ unsigned days_in_month(int y, int m) {
   return m == 2 && leap ? 29 : d[m - 1];
 }
 
+// True when one of the 8 bytes of `w` must be escaped: below 0x20, '"' or '\\'.
+bool needs_escape8(std::uint64_t w) {
+  constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  auto has_zero = [&](std::uint64_t x) { return (x - ones) & ~x & highs; };
+  std::uint64_t below_space = (w - ones * 0x20) & ~w & highs;
+  return (below_space | has_zero(w ^ (ones * '"')) | has_zero(w ^ (ones * '\\'))) != 0;
+}
+
 void write_string(std::string_view s, std::string& out) {
   static const char* hex = "0123456789abcdef";
   out.push_back('"');
   std::size_t run = 0;  // start of the current run of bytes copied as they are
-  for (std::size_t i = 0; i < s.size(); ++i) {
+  std::size_t i = 0;
+  for (;;) {
+    // Skip 8 plain bytes at a time; the byte loop finds the one to escape.
+    while (i + 8 <= s.size()) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (needs_escape8(w)) break;
+      i += 8;
+    }
+    if (i >= s.size()) break;
     auto c = static_cast<unsigned char>(s[i]);
+    ++i;
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
+    out.append(s.data() + run, i - 1 - run);
+    run = i;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -77,26 +96,36 @@ void write_string(std::string_view s, std::string& out) {
   out.push_back('"');
 }
 
+void write_canonical(const json::value& v, std::string& out);
+
+void write_canonical_object(const json::object& o, std::string& out) {
+  // Members in bytewise key order; most objects are small enough for the stack.
+  constexpr std::size_t kOnStack = 16;
+  const json::key_value_pair* stack_items[kOnStack];
+  std::vector<const json::key_value_pair*> heap_items;
+  const json::key_value_pair** items = stack_items;
+  if (o.size() > kOnStack) {
+    heap_items.resize(o.size());
+    items = heap_items.data();
+  }
+  std::size_t n = 0;
+  for (const auto& kv : o) items[n++] = &kv;
+  std::sort(items, items + n, [](auto* a, auto* b) { return a->key() < b->key(); });
+  out.push_back('{');
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i) out.push_back(',');
+    write_string(items[i]->key(), out);
+    out.push_back(':');
+    write_canonical(items[i]->value(), out);
+  }
+  out.push_back('}');
+}
+
 void write_canonical(const json::value& v, std::string& out) {
   switch (v.kind()) {
-    case json::kind::object: {
-      const auto& o = v.get_object();
-      std::vector<const json::key_value_pair*> items;
-      items.reserve(o.size());
-      for (const auto& kv : o) items.push_back(&kv);
-      std::sort(items.begin(), items.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
-      out.push_back('{');
-      bool first = true;
-      for (const auto* kv : items) {
-        if (!first) out.push_back(',');
-        first = false;
-        write_string(kv->key(), out);
-        out.push_back(':');
-        write_canonical(kv->value(), out);
-      }
-      out.push_back('}');
+    case json::kind::object:
+      write_canonical_object(v.get_object(), out);
       break;
-    }
     case json::kind::array: {
       out.push_back('[');
       bool first = true;
@@ -309,6 +338,8 @@ json::object triage_to_json(const TriageEntry& t) {
 }
 
 void append_json_string(std::string& out, std::string_view s) { write_string(s, out); }
+
+void append_canonical_json(std::string& out, const json::object& o) { write_canonical_object(o, out); }
 
 std::string canonical_json(const json::value& v) {
   std::string out;

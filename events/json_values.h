@@ -42,6 +42,7 @@ void append_json_string(std::string& out, std::string_view s);
 // Canonical JSON text: object keys sorted bytewise, no whitespace. Used for request digests
 // and for JSON stored inside events, so equal values always give equal bytes.
 std::string canonical_json(const boost::json::value& v);
+void append_canonical_json(std::string& out, const boost::json::object& o);
 // Parses JSON stored by the engine itself (canonical); never throws: text that is not
 // JSON (only in a forged log) comes back as a JSON string.
 boost::json::value parse_stored_json(std::string_view s);
