@@ -27,7 +27,10 @@
 #include "events/bytes.h"
 #include "events/envelope.h"
 #include "events/events.h"
+#include "engine/batch_store.h"
+#include "engine/event_log.h"
 #include "projections/memory_store.h"
+#include "snapshots/snapshot.h"
 
 extern char** environ;
 
@@ -234,13 +237,62 @@ int child_rebuild_lmdb(const std::string& dir, const std::string& out_dir) {
   for (std::uint64_t from = 0; from < last; from += kChunkEvents) {
     lmdb::Txn r(src.env, false);
     lmdb::Txn w(dst, true);
-    LmdbStore store(w, ddbis);
+    LmdbStore lmdb_store(w, ddbis);
+    BatchStore store(lmdb_store);  // as opsledger rebuild does
     replay_into(r, src.dbis, store, from, std::min(from + kChunkEvents, last));
+    store.flush();
     w.commit();
   }
   double apply_seconds = sw.seconds();
   dst.sync(true);
   emit({{"seconds", sw.seconds()}, {"apply_seconds", apply_seconds}, {"events", last}});
+  return 0;
+}
+
+// Stores a snapshot of the state at `seq` in the log's `snapshots` database, as an engine
+// with Options::snapshot_every_events would have written it there.
+int child_snapshot_write(const std::string& dir, std::uint64_t seq) {
+  lmdb::Env::Options o;
+  o.map_size_bytes = kBenchMapBytes;
+  lmdb::Env env(dir, o);
+  Dbis dbis;
+  {
+    lmdb::Txn t(env, false);
+    dbis = open_dbis(t, false);
+    t.commit();
+  }
+  Stopwatch sw;
+  std::string bytes;
+  {
+    lmdb::Txn r(env, false);
+    MemoryStore state;
+    if (replay_into(r, dbis, state, 0, seq) != seq) throw std::runtime_error("the log ends before the snapshot seq");
+    auto event = read_event(r, dbis.events, seq);
+    bytes = encode_snapshot(seq, decode_envelope(*event).hash, state_digest(state), state);
+  }
+  lmdb::Txn w(env, true);
+  w.put(dbis.snapshots, be64(seq), bytes);
+  w.commit();
+  emit({{"seconds", sw.seconds()}, {"events", seq}, {"snapshot_bytes", bytes.size()}});
+  return 0;
+}
+
+// Replay to `until` the way point-in-time replay does it: the nearest sound snapshot at or
+// before it (decoded, its digest re-hashed, its chain hash checked), then the events after.
+int child_replay_snapshot(const std::string& dir, std::uint64_t until) {
+  SourceLog src(dir);
+  Stopwatch sw;
+  lmdb::Txn txn(src.env, false);
+  std::string warnings;
+  auto snap = nearest_snapshot(txn, src.dbis, until, [&](const std::string& w) { warnings += w + "; "; });
+  if (!snap) throw std::runtime_error("no sound snapshot at or before the point: " + warnings);
+  double load_seconds = sw.seconds();
+  std::uint64_t last = replay_into(txn, src.dbis, snap->state, snap->seq, until);
+  emit({{"seconds", sw.seconds()},
+        {"load_seconds", load_seconds},
+        {"events", last},
+        {"snapshot_seq", snap->seq},
+        {"replayed_events", last - snap->seq}});
   return 0;
 }
 
@@ -319,6 +371,8 @@ int child_main(int argc, char** argv) {
       return child_rebuild_memory(argv[1], argc == 3 ? std::stoull(argv[2]) : 0);
     if (mode == "rebuild-lmdb" && argc == 3) return child_rebuild_lmdb(argv[1], argv[2]);
     if (mode == "open" && argc == 3) return child_open(argv[1], argv[2]);
+    if (mode == "snapshot-write" && argc == 3) return child_snapshot_write(argv[1], std::stoull(argv[2]));
+    if (mode == "replay-snapshot" && argc == 3) return child_replay_snapshot(argv[1], std::stoull(argv[2]));
     if (mode == "sqlite-apply" && argc == 2) return child_sqlite_apply(argv[1]);
     std::cerr << "opsledger_bench --child: unknown mode or arguments\n";
     return 2;
