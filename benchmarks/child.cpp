@@ -147,12 +147,17 @@ ChildResult run_child(const RunConfig& cfg, const std::vector<std::string>& args
 
 namespace {
 
+// Opens (creating when `create`) the databases of `env`; committing keeps their handles
+// open for later transactions.
+Dbis open_handles(lmdb::Env& env, bool create) {
+  lmdb::Txn txn(env, create);
+  Dbis dbis = open_dbis(txn, create);
+  txn.commit();
+  return dbis;
+}
+
 struct SourceLog {
-  explicit SourceLog(const std::string& dir) : env(dir, read_only_options()) {
-    lmdb::Txn txn(env, false);
-    dbis = open_dbis(txn, false);
-    txn.commit();  // keeps the handles open for later transactions
-  }
+  explicit SourceLog(const std::string& dir) : env(dir, read_only_options()), dbis(open_handles(env, false)) {}
   static lmdb::Env::Options read_only_options() {
     lmdb::Env::Options o;
     o.read_only = true;
@@ -220,12 +225,7 @@ int child_rebuild_lmdb(const std::string& dir, const std::string& out_dir) {
   o.map_size_bytes = kBenchMapBytes;
   o.nosync = true;  // one sync at the end makes the rebuilt state durable
   lmdb::Env dst(out_dir, o);
-  Dbis ddbis;
-  {
-    lmdb::Txn w(dst, true);
-    ddbis = open_dbis(w, true);
-    w.commit();
-  }
+  Dbis ddbis = open_handles(dst, true);
   Stopwatch sw;
   std::uint64_t last = 0;
   {
@@ -255,12 +255,7 @@ int child_snapshot_write(const std::string& dir, std::uint64_t seq) {
   lmdb::Env::Options o;
   o.map_size_bytes = kBenchMapBytes;
   lmdb::Env env(dir, o);
-  Dbis dbis;
-  {
-    lmdb::Txn t(env, false);
-    dbis = open_dbis(t, false);
-    t.commit();
-  }
+  Dbis dbis = open_handles(env, false);
   Stopwatch sw;
   std::string bytes;
   {

@@ -1,11 +1,11 @@
 // W5 claims: claim evaluations per second for scopes of 50 types over 1,000 managed
 // environments.
 //
-// This branch has no coverage commands yet, so the projections are populated the way the
-// commands will: apply_event of ResourceTypeRegistered, ManagedEnvironmentRegistered,
-// CoverageRecorded and SupportedScopeDefined events, and claims are evaluated with
-// projections/claims.h's evaluate_claim(store, ClaimInput) — the code the evaluate_claim
-// command calls. Measured on a MemoryStore and on an LmdbStore (a read transaction on an
+// The projections are populated the way the coverage commands populate them, directly:
+// apply_event of ResourceTypeRegistered, ManagedEnvironmentRegistered, CoverageRecorded and
+// SupportedScopeDefined events (the same state, without a command's validation and commit
+// per record), and claims are evaluated with projections/claims.h's
+// evaluate_claim(store, ClaimInput) — the code the evaluate_claim command calls. Measured on a MemoryStore and on an LmdbStore (a read transaction on an
 // LMDB environment populated the same way), against a SQLite peer that answers the same
 // claims with one indexed query per claim over the same data.
 #include <sqlite3.h>
@@ -351,8 +351,8 @@ Section run_w5(const RunConfig& cfg) {
   }
   s.cases.push_back(c);
   s.notes.push_back(
-      "evaluate_claim is a read: the command (not in this branch) will also append a ClaimEvaluated event, whose "
-      "durable commit W1's figures bound.");
+      "This measures the claim evaluation itself; the evaluate_claim command also appends a ClaimEvaluated "
+      "event, whose durable commit W1's figures bound.");
   s.notes.push_back(
       "The first row runs until its claims or its time bound are used up; the others evaluate exactly the same "
       "claims, and all rows must count the same number eligible (checked).");
