@@ -21,6 +21,7 @@
 #include "projections/apply.h"
 #include "projections/records.h"
 #include "snapshots/snapshot.h"
+#include "tests/cli_process.h"
 #include "tests/invariants.h"
 #include "tests/test_support.h"
 
@@ -149,31 +150,6 @@ void crash_loop(int rounds) {
 }
 
 // ---- kills during snapshot writing ----------------------------------------------------
-
-// Starts `opsledger ARGS...` with stdout and stderr to /dev/null; returns its pid.
-pid_t spawn_cli(const std::vector<std::string>& args) {
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    std::vector<char*> argv{const_cast<char*>(OPSLEDGER_CLI)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(OPSLEDGER_CLI, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-// Runs `opsledger verify` on `dir`; returns its exit status.
-int cli_verify(const std::string& dir) {
-  pid_t pid = spawn_cli({"verify", "--db", dir});
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 // A durable writer in a forked child with automatic snapshots every `every` events: it
 // executes commands one at a time and writes "request_id answer" per line to a pipe.

@@ -22,6 +22,7 @@
 #include "engine/lmdb_store.h"
 #include "engine/replay.h"
 #include "events/envelope.h"
+#include "tests/cli_process.h"
 #include "tests/test_support.h"
 
 extern char** environ;
@@ -112,26 +113,6 @@ json::object workspace(std::uint64_t id, const std::string& request_id, std::siz
   return {{"cmd", "register_workspace"}, {"request_id", request_id}, {"workspace_id", id},
           {"name", std::string(name_bytes, 'n')}};
 }
-
-int run_cli(const std::vector<std::string>& args) {
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    std::vector<char*> argv{const_cast<char*>(OPSLEDGER_CLI)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(OPSLEDGER_CLI, argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-int cli_verify(const std::string& dir) { return run_cli({"verify", "--db", dir}); }
 
 // How many events carry `request_id` (the log holds each command at most once).
 int events_with_request(const std::string& dir, const std::string& request_id) {
