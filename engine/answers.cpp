@@ -75,7 +75,7 @@ void append_member(std::string& out, std::string_view key, std::uint64_t value) 
 }
 
 // {"ok":true,"seq":N,"decision":…} written directly: the same bytes boost::json would
-// serialize for the same members in the same order (tests/answers_test.cpp).
+// serialize for the same members in the same order (tests/batch_store_test.cpp).
 std::string start_answer(const StartDecided& e, std::uint64_t seq) {
   std::string out;
   out.reserve(512);
