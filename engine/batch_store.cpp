@@ -37,8 +37,7 @@ const std::string& BatchStore::held_key(Table t, std::string_view key) const {
   return key_;
 }
 
-bool BatchStore::get(Table t, std::string_view key, std::string& out) const {
-  if (!held(t, key)) return base_.get(t, key, out);
+BatchStore::Entry& BatchStore::load(Table t, std::string_view key) const {
   const std::string& k = held_key(t, key);
   auto it = entries_.find(k);
   if (it == entries_.end()) {
@@ -47,27 +46,33 @@ bool BatchStore::get(Table t, std::string_view key, std::string& out) const {
     if (base_.get(t, key, v)) e.value = std::move(v);
     it = entries_.emplace(k, std::move(e)).first;
   }
-  if (!it->second.value) return false;
-  out = *it->second.value;
+  return it->second;
+}
+
+void BatchStore::change(Entry& e, std::optional<std::string> value) {
+  e.value = std::move(value);
+  if (!e.dirty) ++dirty_;
+  e.dirty = true;
+}
+
+bool BatchStore::get(Table t, std::string_view key, std::string& out) const {
+  if (!held(t, key)) return base_.get(t, key, out);
+  const Entry& e = load(t, key);
+  if (!e.value) return false;
+  out = *e.value;
   return true;
 }
 
 void BatchStore::put(Table t, std::string_view key, std::string_view value) {
   if (!held(t, key)) return base_.put(t, key, value);
-  Entry& e = entries_[held_key(t, key)];
-  e.value = std::string(value);
-  if (!e.dirty) ++dirty_;
-  e.dirty = true;
+  change(entries_[held_key(t, key)], std::string(value));
 }
 
 bool BatchStore::del(Table t, std::string_view key) {
   if (!held(t, key)) return base_.del(t, key);
-  std::string ignored;
-  if (!get(t, key, ignored)) return false;
-  Entry& e = entries_[held_key(t, key)];
-  e.value.reset();
-  if (!e.dirty) ++dirty_;
-  e.dirty = true;
+  Entry& e = load(t, key);
+  if (!e.value) return false;
+  change(e, std::nullopt);
   return true;
 }
 

@@ -42,6 +42,10 @@ class BatchStore final : public Store {
   };
   // Key: the table's number, then the key.
   const std::string& held_key(Table t, std::string_view key) const;
+  // The held entry of (t, key), read from the base on first use.
+  Entry& load(Table t, std::string_view key) const;
+  // Sets a held entry's value (nullopt: deleted) and marks it for the flush.
+  void change(Entry& e, std::optional<std::string> value);
 
   Store& base_;
   mutable std::unordered_map<std::string, Entry> entries_;
