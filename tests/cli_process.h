@@ -15,4 +15,14 @@ int run_cli(const std::vector<std::string>& args);
 // `opsledger verify --db DIR`'s exit status.
 int cli_verify(const std::string& dir);
 
+// `opsledger apply --db DIR` as a child: commands are written to `to_child`, answers read
+// from `from_child`; its stderr goes to /dev/null.
+struct ApplyChild {
+  pid_t pid = -1;
+  int to_child = -1;
+  int from_child = -1;
+};
+// `env`, when given, is the child's whole environment; otherwise it inherits this one.
+ApplyChild spawn_apply(const std::string& dir, const std::vector<std::string>* env = nullptr);
+
 }  // namespace opsledger::test

@@ -39,23 +39,8 @@ struct Acked {
 // Runs `opsledger apply` (durable) on `dir`, feeds it commands, kills it after `kill_after`
 // and returns the answers it had written before dying.
 std::vector<Acked> run_and_kill(const std::string& dir, int round, std::chrono::microseconds kill_after) {
-  int in[2], out[2];
-  REQUIRE(pipe(in) == 0);
-  REQUIRE(pipe(out) == 0);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 2);
-    close(in[1]);
-    close(out[0]);
-    execl(OPSLEDGER_CLI, OPSLEDGER_CLI, "apply", "--db", dir.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(in[0]);
-  close(out[1]);
+  ApplyChild child = spawn_apply(dir);
+  pid_t pid = child.pid;
   std::vector<std::string> sent;
   std::thread writer([&] {
     for (int i = 0; i < 100000; ++i) {
@@ -67,7 +52,7 @@ std::vector<Acked> run_and_kill(const std::string& dir, int round, std::chrono::
         c = start_cmd(rid, i % 3 == 1 ? "inventory.sync" : "directory_groups.sync");
       sent.push_back(rid);
       std::string line = json::serialize(c) + "\n";
-      if (write(in[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) break;
+      if (write(child.to_child, line.data(), line.size()) != static_cast<ssize_t>(line.size())) break;
     }
   });
   std::string buf;
@@ -80,10 +65,10 @@ std::vector<Acked> run_and_kill(const std::string& dir, int round, std::chrono::
   bool from_first_answer = round % 2 == 0;
   auto first_answer_limit = now() + std::chrono::seconds(20);
   while (now() < deadline || (from_first_answer && buf.empty() && now() < first_answer_limit)) {
-    pollfd p{out[0], POLLIN, 0};
+    pollfd p{child.from_child, POLLIN, 0};
     if (poll(&p, 1, 1) > 0) {
       char chunk[65536];
-      ssize_t n = read(out[0], chunk, sizeof chunk);
+      ssize_t n = read(child.from_child, chunk, sizeof chunk);
       if (n <= 0) break;
       if (from_first_answer && buf.empty()) deadline = now() + kill_after;
       buf.append(chunk, static_cast<std::size_t>(n));
@@ -92,9 +77,9 @@ std::vector<Acked> run_and_kill(const std::string& dir, int round, std::chrono::
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
-  close(in[1]);  // unblocks the writer
+  close(child.to_child);  // unblocks the writer
   writer.join();
-  close(out[0]);
+  close(child.from_child);
   // Only complete lines were written by the dead process as answers.
   std::size_t start = 0, i = 0;
   for (std::size_t nl; (nl = buf.find('\n', start)) != std::string::npos; start = nl + 1, ++i) {
@@ -123,20 +108,29 @@ void check_after_crash(const std::string& dir, const std::vector<Acked>& acked) 
   CHECK(to_hex(state_digest(rebuilt)) == to_hex(state_digest(live)));
 }
 
+// Workspace 1, tenant 10, user 7 (operator) and ready connection 100, plus `workspaces`
+// more workspaces (enough state that a snapshot takes a while to write).
+void seed_crash_fixture(const std::string& dir, int workspaces) {
+  std::unique_ptr<Engine> e;
+  REQUIRE(Engine::open(dir, test_options(), e).is_ok());
+  for (auto c : {R"({"cmd":"register_workspace","workspace_id":1,"name":"Contoso"})",
+                 R"({"cmd":"register_tenant","workspace_id":1,"tenant_id":10,"name":"EU"})",
+                 R"({"cmd":"grant_membership","workspace_id":1,"user_id":7,"role":"operator"})",
+                 R"({"cmd":"register_provider_connection","workspace_id":1,"tenant_id":10,"provider_connection_id":100,"provider":"m","display_name":"d"})",
+                 R"({"cmd":"set_default_provider_connection","tenant_id":10,"provider_connection_id":100})",
+                 R"({"cmd":"update_provider_connection","provider_connection_id":100,"consent":"granted","credentials":"usable"})"})
+    REQUIRE(json::parse(e->execute(c)).as_object().at("ok").as_bool());
+  std::vector<std::string> lines;
+  for (int i = 0; i < workspaces; ++i)
+    lines.push_back(R"({"cmd":"register_workspace","workspace_id":)" + std::to_string(100 + i) + R"(,"name":"bulk"})");
+  std::vector<std::string_view> views(lines.begin(), lines.end());
+  for (const auto& a : e->execute_batch(views)) REQUIRE(a.rfind("{\"ok\":true", 0) == 0);
+}
+
 void crash_loop(int rounds) {
   signal(SIGPIPE, SIG_IGN);
   TempDir dir;
-  {
-    std::unique_ptr<Engine> e;
-    REQUIRE(Engine::open(dir.path(), test_options(), e).is_ok());
-    for (auto c : {R"({"cmd":"register_workspace","workspace_id":1,"name":"Contoso"})",
-                   R"({"cmd":"register_tenant","workspace_id":1,"tenant_id":10,"name":"EU"})",
-                   R"({"cmd":"grant_membership","workspace_id":1,"user_id":7,"role":"operator"})",
-                   R"({"cmd":"register_provider_connection","workspace_id":1,"tenant_id":10,"provider_connection_id":100,"provider":"m","display_name":"d"})",
-                   R"({"cmd":"set_default_provider_connection","tenant_id":10,"provider_connection_id":100})",
-                   R"({"cmd":"update_provider_connection","provider_connection_id":100,"consent":"granted","credentials":"usable"})"})
-      REQUIRE(json::parse(e->execute(c)).as_object().at("ok").as_bool());
-  }
+  seed_crash_fixture(dir.path(), 0);
   std::mt19937_64 rng(7);
   std::size_t total_acked = 0;
   for (int round = 1; round <= rounds; ++round) {
@@ -239,24 +233,6 @@ std::size_t snapshot_count(const std::string& dir) {
   lmdb::Txn txn(env, false);
   Dbis dbis = open_dbis(txn, false);
   return snapshot_seqs(txn, dbis).size();
-}
-
-// A database with enough state that a snapshot takes a while to write.
-void seed_crash_fixture(const std::string& dir, int workspaces) {
-  std::unique_ptr<Engine> e;
-  REQUIRE(Engine::open(dir, test_options(), e).is_ok());
-  for (auto c : {R"({"cmd":"register_workspace","workspace_id":1,"name":"Contoso"})",
-                 R"({"cmd":"register_tenant","workspace_id":1,"tenant_id":10,"name":"EU"})",
-                 R"({"cmd":"grant_membership","workspace_id":1,"user_id":7,"role":"operator"})",
-                 R"({"cmd":"register_provider_connection","workspace_id":1,"tenant_id":10,"provider_connection_id":100,"provider":"m","display_name":"d"})",
-                 R"({"cmd":"set_default_provider_connection","tenant_id":10,"provider_connection_id":100})",
-                 R"({"cmd":"update_provider_connection","provider_connection_id":100,"consent":"granted","credentials":"usable"})"})
-    REQUIRE(json::parse(e->execute(c)).as_object().at("ok").as_bool());
-  std::vector<std::string> lines;
-  for (int i = 0; i < workspaces; ++i)
-    lines.push_back(R"({"cmd":"register_workspace","workspace_id":)" + std::to_string(100 + i) + R"(,"name":"bulk"})");
-  std::vector<std::string_view> views(lines.begin(), lines.end());
-  for (const auto& a : e->execute_batch(views)) REQUIRE(a.rfind("{\"ok\":true", 0) == 0);
 }
 
 void snapshot_crash_loop(int rounds) {

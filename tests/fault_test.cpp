@@ -38,38 +38,17 @@ namespace {
 class ApplyProcess {
  public:
   ApplyProcess(const std::string& dir, const std::vector<std::string>& extra_env) {
-    int in[2], out[2];
-    REQUIRE(pipe(in) == 0);
-    REQUIRE(pipe(out) == 0);
-    std::vector<std::string> env_strings;
+    std::vector<std::string> env;
     for (char** e = environ; *e; ++e)
-      if (std::strncmp(*e, "ASAN_OPTIONS=", 13) != 0) env_strings.emplace_back(*e);
+      if (std::strncmp(*e, "ASAN_OPTIONS=", 13) != 0) env.emplace_back(*e);
     // A preloaded shim comes before the sanitizer runtime in a sanitizer build.
     const char* asan = std::getenv("ASAN_OPTIONS");
-    env_strings.push_back(std::string("ASAN_OPTIONS=") + (asan ? std::string(asan) + ":" : "") +
-                          "verify_asan_link_order=0");
-    for (const auto& e : extra_env) env_strings.push_back(e);
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      dup2(in[0], 0);
-      dup2(out[1], 1);
-      int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 2);
-      close(in[1]);
-      close(out[0]);
-      std::vector<char*> envp;
-      for (auto& e : env_strings) envp.push_back(e.data());
-      envp.push_back(nullptr);
-      char* argv[] = {const_cast<char*>(OPSLEDGER_CLI), const_cast<char*>("apply"), const_cast<char*>("--db"),
-                      const_cast<char*>(dir.c_str()), nullptr};
-      execve(OPSLEDGER_CLI, argv, envp.data());
-      _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    in_ = in[1];
-    out_ = out[0];
+    env.push_back(std::string("ASAN_OPTIONS=") + (asan ? std::string(asan) + ":" : "") + "verify_asan_link_order=0");
+    for (const auto& e : extra_env) env.push_back(e);
+    ApplyChild child = spawn_apply(dir, &env);
+    pid_ = child.pid;
+    in_ = child.to_child;
+    out_ = child.from_child;
   }
   ~ApplyProcess() {
     if (pid_ > 0) finish();
