@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace opsledger::bench {
@@ -47,6 +48,13 @@ struct Measure {
   std::string note;     // e.g. "skipped: PostgreSQL could not be started"
   bool skipped = false;
   bool fault = false;   // the harness or a system misbehaved: the figure is not to be trusted
+
+  // The detail named `key`, when present.
+  std::optional<double> detail(std::string_view key) const {
+    for (const auto& [k, v] : details)
+      if (k == key) return v;
+    return std::nullopt;
+  }
 };
 
 struct Case {

@@ -303,9 +303,7 @@ void measure_rebuilds(const RunConfig& cfg, const std::string& dir, std::uint64_
   full.measures.push_back(decode);
   full.measures.push_back(limit);
   double rebuild_rate = full.measures[0].skipped ? 0 : full.measures[0].value;
-  std::optional<double> peak_mib, lmdb_heap_mib;
-  for (const auto& [k, v] : full.measures[0].details)
-    if (k == "peak_rss_mib") peak_mib = v;
+  std::optional<double> peak_mib = full.measures[0].detail("peak_rss_mib"), lmdb_heap_mib;
   s.cases.push_back(full);
 
   {
@@ -313,8 +311,7 @@ void measure_rebuilds(const RunConfig& cfg, const std::string& dir, std::uint64_
     Case lm;
     lm.name = "full rebuild, LMDB";
     lm.measures.push_back(child_measure(cfg, "engine (LmdbStore)", "engine", {"rebuild-lmdb", dir, out.path()}, true));
-    for (const auto& [k, v] : lm.measures[0].details)
-      if (k == "heap_rss_mib") lmdb_heap_mib = v;
+    lmdb_heap_mib = lm.measures[0].detail("heap_rss_mib");
     lm.measures.push_back(limit);
     lm.note = "into a fresh LMDB environment, committed every 1,048,576 events without sync, one sync at the end";
     s.cases.push_back(lm);
