@@ -3,14 +3,24 @@
 // Lines that have arrived together run as one batch (one transaction, one durable commit);
 // each batch's answers are written and flushed as soon as its commit returns, so a service
 // can keep the pipe open and wait for each answer.
+//
+// Two threads: a reader takes lines off stdin and parses them (parse_line needs no state),
+// while the main thread runs the batch before, commits it and writes its answers. At most
+// kBatchesAhead parsed batches wait, so memory stays bounded when input outruns commits.
+#include <boost/json/monotonic_resource.hpp>
 #include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/cli_args.h"
@@ -24,34 +34,37 @@ namespace {
 
 constexpr std::size_t kReadChunk = 1 << 16;
 constexpr std::size_t kBufferedBytesMax = std::size_t{8} << 20;
-constexpr std::size_t kBatchLinesMax = 4096;
+constexpr std::size_t kBatchLinesMax = 16384;
+constexpr std::size_t kBatchesAhead = 2;
+constexpr int kStopCheckMs = 100;
 
 // Splits stdin into lines. A line longer than kLineBytesMax is not kept: its bytes are
 // dropped as they arrive and it is handed on as an over-long marker, so memory stays bounded.
 class LineReader {
  public:
-  // Reads what is available (blocking only when nothing is buffered); false at EOF with
-  // nothing left.
-  bool fill(bool block) {
+  // Reads what is available, waiting only when nothing is buffered (and then no longer than
+  // kStopCheckMs, so that the caller can look at its stop flag).
+  void fill(bool block) {
     char chunk[kReadChunk];
     for (;;) {
-      if (!block) {
-        pollfd p{0, POLLIN, 0};
-        if (poll(&p, 1, 0) <= 0) return true;
-      }
+      pollfd p{0, POLLIN, 0};
+      int ready = poll(&p, 1, block ? kStopCheckMs : 0);
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0) return;
       ssize_t n = ::read(0, chunk, sizeof chunk);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
         eof_ = true;
-        return true;
+        return;
       }
       consume(chunk, static_cast<std::size_t>(n));
       block = false;
-      if (pending_bytes_ >= kBufferedBytesMax || lines_.size() >= kBatchLinesMax) return true;
+      if (pending_bytes_ >= kBufferedBytesMax || lines_.size() >= kBatchLinesMax) return;
     }
   }
   bool eof() const { return eof_; }
   std::vector<std::string>& lines() { return lines_; }
+  std::size_t bytes() const { return pending_bytes_; }
   void clear() {
     lines_.clear();
     pending_bytes_ = 0;
@@ -97,6 +110,84 @@ class LineReader {
   std::size_t pending_bytes_ = 0;
 };
 
+// A batch's parsed lines share one block, freed at once with the last of them.
+struct Batch {
+  std::vector<ParsedLine> parsed;
+};
+
+// The reader thread's side: batches of parsed lines, in input order, then the end.
+class BatchQueue {
+ public:
+  // Waits while kBatchesAhead batches wait; false when the consumer has stopped.
+  bool push(Batch b) {
+    std::unique_lock lk(mu_);
+    room_.wait(lk, [&] { return stop_ || batches_.size() < kBatchesAhead; });
+    if (stop_) return false;
+    batches_.push_back(std::move(b));
+    ready_.notify_one();
+    return true;
+  }
+  void finish(std::exception_ptr failure = nullptr) {
+    std::lock_guard lk(mu_);
+    done_ = true;
+    failure_ = failure;
+    ready_.notify_one();
+  }
+  // The next batch; false at the end (rethrows what failed the reader).
+  bool pop(Batch& b) {
+    std::unique_lock lk(mu_);
+    ready_.wait(lk, [&] { return done_ || !batches_.empty(); });
+    if (batches_.empty()) {
+      if (failure_) std::rethrow_exception(failure_);
+      return false;
+    }
+    b = std::move(batches_.front());
+    batches_.pop_front();
+    room_.notify_one();
+    return true;
+  }
+  void stop() {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+    room_.notify_one();
+  }
+  bool stopped() {
+    std::lock_guard lk(mu_);
+    return stop_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable ready_, room_;
+  std::deque<Batch> batches_;
+  bool done_ = false, stop_ = false;
+  std::exception_ptr failure_;
+};
+
+void read_and_parse(BatchQueue& queue) {
+  try {
+    LineReader in;
+    for (;;) {
+      in.fill(true);
+      if (queue.stopped()) break;
+      if (in.eof()) in.flush_partial();
+      if (!in.lines().empty()) {
+        Batch b;
+        auto storage =
+            boost::json::make_shared_resource<boost::json::monotonic_resource>(2 * in.bytes() + 512 * in.lines().size());
+        b.parsed.reserve(in.lines().size());
+        for (const auto& line : in.lines()) b.parsed.push_back(parse_line(line, storage));
+        in.clear();
+        if (!queue.push(std::move(b))) break;
+      }
+      if (in.eof()) break;
+    }
+    queue.finish();
+  } catch (...) {
+    queue.finish(std::current_exception());
+  }
+}
+
 void print_help() {
   std::printf(
       "usage: opsledger apply --db DIR [--nosync]\n\n"
@@ -129,35 +220,50 @@ int run_apply(int argc, char** argv) {
     std::fprintf(stderr, "opsledger apply: cannot open %s: %s\n", db->c_str(), s.message().c_str());
     return kExitEngineFailure;
   }
-  LineReader in;
+  BatchQueue queue;
+  std::thread reader(read_and_parse, std::ref(queue));
+  // The reader stops within kStopCheckMs of stop(), however this function returns.
+  struct JoinReader {
+    BatchQueue& queue;
+    std::thread& reader;
+    ~JoinReader() {
+      queue.stop();
+      reader.join();
+    }
+  } join_reader{queue, reader};
   bool rejected = false, failed = false;
   std::string out;
+  Batch batch;
   for (;;) {
-    in.fill(in.lines().empty());
-    if (in.eof()) in.flush_partial();
-    auto& lines = in.lines();
-    if (!lines.empty()) {
-      std::vector<std::string_view> views(lines.begin(), lines.end());
-      auto answers = engine->impl().run_batch(views);
-      out.clear();
-      for (const auto& a : answers) {
-        if (a.rfind("{\"ok\":true", 0) != 0) {
-          rejected = true;
-          if (a.find("\"code\":\"io_error\"") != std::string::npos ||
-              a.find("\"code\":\"storage_full\"") != std::string::npos ||
-              a.find("\"code\":\"internal_error\"") != std::string::npos)
-            failed = true;
-        }
-        out += a;
-        out.push_back('\n');
-      }
-      if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
-        std::fprintf(stderr, "opsledger apply: cannot write answers\n");
-        return kExitEngineFailure;
-      }
-      in.clear();
+    try {
+      if (!queue.pop(batch)) break;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "opsledger apply: cannot read the input: %s\n", e.what());
+      return kExitEngineFailure;
     }
-    if (in.eof() && in.lines().empty()) break;
+    std::vector<std::string> answers;
+    try {
+      answers = engine->impl().run_parsed_batch(pointers_to(batch.parsed));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "opsledger apply: the engine failed: %s\n", e.what());
+      return kExitEngineFailure;
+    }
+    out.clear();
+    for (const auto& a : answers) {
+      if (a.rfind("{\"ok\":true", 0) != 0) {
+        rejected = true;
+        if (a.find("\"code\":\"io_error\"") != std::string::npos ||
+            a.find("\"code\":\"storage_full\"") != std::string::npos ||
+            a.find("\"code\":\"internal_error\"") != std::string::npos)
+          failed = true;
+      }
+      out += a;
+      out.push_back('\n');
+    }
+    if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
+      std::fprintf(stderr, "opsledger apply: cannot write answers\n");
+      return kExitEngineFailure;
+    }
   }
   if (failed) return kExitEngineFailure;
   return rejected ? kExitRejected : kExitOk;

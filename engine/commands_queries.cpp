@@ -10,6 +10,7 @@
 #include "events/sha256.h"
 #include "projections/apply.h"
 #include "projections/records.h"
+#include "projections/run_touches.h"
 
 namespace opsledger {
 namespace json = boost::json;
@@ -146,13 +147,11 @@ Answer cmd_history(CommandContext& ctx, Fields& f) {
   if (!ctx.store().has(Table::runs, key_id(run_id)))
     return Answer::error("run_not_found", "run " + std::to_string(run_id) + " does not exist", "run_id");
   json::array events;
-  ctx.store().scan(Table::run_history, key_id(run_id), [&](std::string_view k, std::string_view) {
-    std::uint64_t seq = get_be64(k, 8);
+  for (std::uint64_t seq : run_touch_seqs(ctx.store(), run_id)) {
     auto decoded = read_decoded(ctx, seq);
     if (!decoded) throw DecodeError("run history names a missing event");
     events.emplace_back(event_record_json(seq, decoded->first, decoded->second));
-    return true;
-  });
+  }
   Answer a = Answer::success();
   a.body["run_id"] = run_id;
   a.body["events"] = std::move(events);

@@ -1,8 +1,18 @@
 // One protocol line → one answer: size, UTF-8 and JSON checks, the command table, the
 // request_id and its body digest, then the command's handler.
+//
+// The work splits in two. parse_line needs no state (size, UTF-8, the JSON parse, the body
+// digest), so it may run on any thread, ahead of the batch; execute_parsed runs in the
+// batch's write transaction. execute_line does both.
 #pragma once
 
+#include <boost/json/value.hpp>
+
+#include <optional>
+#include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/command_context.h"
 
@@ -13,8 +23,28 @@ inline constexpr std::size_t kJsonDepthMax = 32;
 
 bool valid_utf8(std::string_view s);
 
+// A line as far as it can be taken without the store. Move-construct it, never
+// move-assign: assigning a boost::json value copies it into the target's resource.
+struct ParsedLine {
+  std::optional<Answer> error;  // the line's answer when it is not a JSON object
+  boost::json::value command;   // the command object, in a block of its own
+  std::string body_digest;      // SHA-256 of its canonical JSON, when it has a request_id
+};
+
+// The parsed command lives in a block of its own, or in `storage` (a counted resource that
+// a batch's lines share).
+ParsedLine parse_line(std::string_view line);
+ParsedLine parse_line(std::string_view line, boost::json::storage_ptr storage);
+
+// Parses `lines` in order; a large batch is split across two threads (the order of the
+// result is the order of `lines` either way).
+std::vector<ParsedLine> parse_lines(std::span<const std::string_view> lines);
+
 // Throws only for storage failures (lmdb::LmdbError) and internal faults; every fault of
-// the command itself is an error answer.
+// the command itself is an error answer. Leaves `line` as it was, so a batch that runs
+// again can execute it again.
+Answer execute_parsed(CommandContext& ctx, const ParsedLine& line);
+
 Answer execute_line(CommandContext& ctx, std::string_view line);
 
 }  // namespace opsledger

@@ -20,6 +20,7 @@
 #include "engine/command_context.h"
 #include "engine/dispatch.h"
 #include "engine/engine_impl.h"
+#include "engine/projection_layout.h"
 #include "events/bytes.h"
 #include "opsledger/engine.h"
 #include "projections/apply.h"
@@ -48,6 +49,13 @@ bool filesystem_nearly_full(const std::string& dir) {
 }
 
 }  // namespace
+
+std::vector<const ParsedLine*> pointers_to(const std::vector<ParsedLine>& lines) {
+  std::vector<const ParsedLine*> out;
+  out.reserve(lines.size());
+  for (const auto& l : lines) out.push_back(&l);
+  return out;
+}
 
 TimeUs Engine::Impl::now() const {
   if (options.clock) return options.clock();
@@ -84,6 +92,11 @@ void Engine::Impl::reopen_environment() {
 }
 
 std::vector<std::string> Engine::Impl::run_batch(std::span<const std::string_view> commands) {
+  std::vector<ParsedLine> parsed = parse_lines(commands);
+  return run_parsed_batch(pointers_to(parsed));
+}
+
+std::vector<std::string> Engine::Impl::run_parsed_batch(std::span<const ParsedLine* const> commands) {
   std::vector<std::string> answers(commands.size());
   std::vector<bool> faulted(commands.size(), false);
   bool reopened = false;
@@ -100,7 +113,7 @@ std::vector<std::string> Engine::Impl::run_batch(std::span<const std::string_vie
         if (faulted[i]) continue;
         CommandContext ctx(store, txn, dbis, log, now());
         try {
-          Answer a = execute_line(ctx, commands[i]);
+          Answer a = execute_parsed(ctx, *commands[i]);
           if (options.durability == Durability::nosync) a.mark_nosync();
           answers[i] = render(a);
         } catch (const std::exception& e) {
@@ -152,7 +165,7 @@ std::vector<std::string> Engine::Impl::run_batch(std::span<const std::string_vie
 }
 
 std::string Engine::Impl::execute(std::string_view command) {
-  Pending self{command, {}, false};
+  Pending self{parse_line(command), {}, false};
   std::unique_lock lk(mu);
   queue.push_back(&self);
   while (!self.done) {
@@ -167,12 +180,12 @@ std::string Engine::Impl::execute(std::string_view command) {
       queue.pop_front();
     }
     lk.unlock();
-    std::vector<std::string_view> lines;
+    std::vector<const ParsedLine*> lines;
     lines.reserve(batch.size());
-    for (auto* p : batch) lines.push_back(p->command);
+    for (auto* p : batch) lines.push_back(&p->command);
     std::vector<std::string> answers;
     try {
-      answers = run_batch(lines);
+      answers = run_parsed_batch(lines);
     } catch (const std::exception& e) {
       answers.assign(batch.size(), error_line("io_error", e.what()));
     }
@@ -204,6 +217,7 @@ Status open_environment(const std::string& dir, const Options& options, Engine::
       try {
         lmdb::Txn txn(*impl.env, true);
         impl.dbis = open_dbis(txn, true);
+        if (has_layout1_projections(txn)) upgrade_projections(txn, impl.dbis);
         LogAppender log(txn, impl.dbis.events);
         if (log.tail().seq == 0) {
           CommandContext ctx(txn, impl.dbis, log, impl.now());
@@ -246,9 +260,11 @@ std::string Engine::execute(std::string_view command_json) {
 }
 
 std::vector<std::string> Engine::execute_batch(std::span<const std::string_view> commands) {
-  CommitSlot slot(*impl_);  // a batch is a group of its own
   try {
-    return impl_->run_batch(commands);
+    // Parsed before taking the commit slot: other batches commit meanwhile.
+    std::vector<ParsedLine> parsed = parse_lines(commands);
+    CommitSlot slot(*impl_);  // a batch is a group of its own
+    return impl_->run_parsed_batch(pointers_to(parsed));
   } catch (const std::exception& e) {
     return std::vector<std::string>(commands.size(), error_line("io_error", e.what()));
   }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/dispatch.h"
 #include "engine/lmdb.h"
 #include "engine/lmdb_store.h"
 #include "events/domain.h"
@@ -25,7 +26,7 @@ struct Engine::Impl {
 
   // Group commit: callers queue; one of them (the leader) runs the queue as one batch.
   struct Pending {
-    std::string_view command;
+    ParsedLine command;  // parsed by its caller's thread, before it queues
     std::string answer;
     bool done = false;
   };
@@ -39,6 +40,8 @@ struct Engine::Impl {
   // Runs the commands in one write transaction and one commit (growing the map and
   // retrying when it fills); returns one answer per command.
   std::vector<std::string> run_batch(std::span<const std::string_view> commands);
+  // The same for lines parsed beforehand (parse_lines, perhaps on another thread).
+  std::vector<std::string> run_parsed_batch(std::span<const ParsedLine* const> commands);
   std::string execute(std::string_view command);
   // After MDB_PANIC (a failed meta page write): close and open the environment again.
   void reopen_environment();
@@ -68,6 +71,8 @@ class CommitSlot {
  private:
   Engine::Impl& impl_;
 };
+
+std::vector<const ParsedLine*> pointers_to(const std::vector<ParsedLine>& lines);
 
 // Creates the database in `dir` when it has none (seeding catalog, registry and scopes).
 Status open_environment(const std::string& dir, const Options& options, Engine::Impl& impl);

@@ -104,6 +104,14 @@ MDB_dbi Txn::open_db(const char* name, bool create) {
   return dbi;
 }
 
+std::optional<MDB_dbi> Txn::find_db(const char* name) {
+  MDB_dbi dbi = 0;
+  int rc = mdb_dbi_open(txn_, name, 0, &dbi);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  check("mdb_dbi_open", rc);
+  return dbi;
+}
+
 bool Txn::get(MDB_dbi dbi, std::string_view key, std::string_view& out) const {
   // A key LMDB cannot store (empty, or longer than its key limit) is never present; asking
   // for one is an answer, not MDB_BAD_VALSIZE (found by the command fuzz target: a start

@@ -9,6 +9,7 @@
 #include <lmdb.h>
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -73,6 +74,8 @@ class Txn {
   void abort() noexcept;
 
   MDB_dbi open_db(const char* name, bool create);
+  // The named database when it exists (never creates it).
+  std::optional<MDB_dbi> find_db(const char* name);
   // Returns false when the key is absent (or could not be stored: empty or too long);
   // `out` then is untouched.
   bool get(MDB_dbi dbi, std::string_view key, std::string_view& out) const;

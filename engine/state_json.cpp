@@ -107,9 +107,14 @@ json::value render_record(Table t, std::string_view k, std::string_view v) {
     case Table::workspace_runs:
       expect_size(k, 16);
       return json::object{{"workspace_id", get_be64(k)}, {"run_id", get_be64(k, 8)}};
-    case Table::run_history:
+    case Table::run_touches:
       expect_size(k, 16);
-      return json::object{{"run_id", get_be64(k)}, {"seq", get_be64(k, 8)}};
+      expect_size(v, 8);
+      return json::object{{"seq", get_be64(k)}, {"run_id", get_be64(k, 8)}, {"previous_seq", get_be64(v)}};
+    case Table::run_last_touch:
+      expect_size(k, 8);
+      expect_size(v, 8);
+      return json::object{{"run_id", get_be64(k)}, {"seq", get_be64(v)}};
     case Table::notifications: {
       expect_size(k, 16);
       auto r = decoded<NotificationRecord>(v);

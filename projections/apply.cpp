@@ -5,11 +5,12 @@
 #include "events/bytes.h"
 #include "projections/claims.h"
 #include "projections/records.h"
+#include "projections/run_touches.h"
 
 namespace opsledger {
 namespace {
 
-void touch_run(Store& s, Id run_id, const EventMeta& m) { s.put(Table::run_history, key_ids(run_id, m.seq), {}); }
+void touch_run(Store& s, Id run_id, const EventMeta& m) { touch_run(s, run_id, m.seq); }
 
 RunRecord must_load_run(const Store& s, Id run_id) {
   auto r = load<RunRecord>(s, Table::runs, key_id(run_id));

@@ -16,7 +16,9 @@
 namespace opsledger {
 
 // Every projection table, in digest order. The LMDB database of table T is named "p." +
-// table_name(T). Append new tables at the end; never renumber.
+// table_name(T). Append new tables at the end; never renumber. (Layout 2 replaced the
+// `run_history` table, run + seq -> "", by `run_touches` in its place and `run_last_touch`
+// at the end; engine/projection_layout.h upgrades a database of layout 1 when it opens.)
 enum class Table : std::uint8_t {
   meta,               // "last_seq", "next_run_id"
   requests,           // request_id -> seq (be64) + request digest (32 bytes)
@@ -33,7 +35,7 @@ enum class Table : std::uint8_t {
   conn_active_count,  // pc -> count (be64)
   active_runs,        // run -> "" (queued or running)
   workspace_runs,     // ws + run -> ""
-  run_history,        // run + seq -> ""
+  run_touches,        // seq -> run (be64) + the run's previous touch seq (be64, 0: none)
   notifications,      // user + seq -> NotificationRecord
   resource_types,     // canonical_type + 0x00 + source class -> ResourceTypeDef
   scopes,             // scope_key -> ScopeDef
@@ -42,6 +44,7 @@ enum class Table : std::uint8_t {
   eligibility,        // env + scope_key -> level (u8) or absent
   triage,             // group -> TriageRecord
   legacy_runs,        // kind + legacy_id -> LegacyRecord
+  run_last_touch,     // run -> seq of the last event that touched it (be64)
   count_              // not a table
 };
 

@@ -1,0 +1,24 @@
+#include "engine/projection_layout.h"
+
+#include "engine/batch_store.h"
+#include "engine/replay.h"
+
+namespace opsledger {
+
+namespace {
+constexpr const char* kLayout1HistoryDb = "p.run_history";
+}
+
+bool has_layout1_projections(lmdb::Txn& txn) { return txn.find_db(kLayout1HistoryDb).has_value(); }
+
+void upgrade_projections(lmdb::Txn& txn, const Dbis& dbis) {
+  if (auto old = txn.find_db(kLayout1HistoryDb)) txn.drop(*old, true);
+  txn.drop(dbis.snapshots, false);
+  LmdbStore store(txn, dbis);
+  store.clear();
+  BatchStore batch(store);
+  replay_into(txn, dbis, batch, 0, 0);
+  batch.flush();
+}
+
+}  // namespace opsledger

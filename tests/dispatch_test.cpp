@@ -1,0 +1,115 @@
+// Parsing ahead of the batch (engine/dispatch.h): a line parsed on another thread, or in a
+// batch split across two threads, is answered exactly as a line parsed in the batch; and
+// `opsledger apply`'s reader thread keeps input order across many batches.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/dispatch.h"
+#include "tests/test_support.h"
+
+using namespace opsledger;
+using namespace opsledger::test;
+namespace json = boost::json;
+
+namespace {
+
+// Starts over ten identities with faulty lines of every early kind between them.
+std::vector<std::string> mixed_lines(std::size_t n) {
+  std::vector<std::string> lines;
+  for (std::size_t i = 0; i < n; ++i) {
+    switch (i % 7) {
+      case 0:
+        lines.emplace_back("not json");
+        break;
+      case 1:
+        lines.emplace_back("{\"cmd\":\"start\",\"request_id\":\"x\xff\"}");  // not UTF-8
+        break;
+      case 2:
+        lines.emplace_back(R"({"cmd":"no_such_command"})");
+        break;
+      case 3:
+        lines.emplace_back("[1,2]");
+        break;
+      default: {
+        auto c = start_cmd("r" + std::to_string(i % 50), i % 2 ? "inventory.sync" : "directory_groups.sync");
+        lines.push_back(json::serialize(c));
+      }
+    }
+  }
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("a split parse gives the lines in order, as parsed one by one", "[dispatch]") {
+  auto lines = mixed_lines(601);
+  std::vector<std::string_view> views(lines.begin(), lines.end());
+  auto parsed = parse_lines(views);
+  REQUIRE(parsed.size() == lines.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    CAPTURE(i, lines[i]);
+    ParsedLine one = parse_line(lines[i]);
+    CHECK(parsed[i].error.has_value() == one.error.has_value());
+    if (one.error) CHECK(parsed[i].error->render() == one.error->render());
+    CHECK(parsed[i].command == one.command);
+    CHECK(parsed[i].body_digest == one.body_digest);
+  }
+}
+
+TEST_CASE("a large batch answers exactly as its commands sent one by one", "[dispatch][batch]") {
+  auto lines = mixed_lines(700);  // above the size at which the batch's parse is split
+  std::vector<std::string_view> views(lines.begin(), lines.end());
+  TestDb batched, single;
+  seed_contoso(batched);
+  seed_contoso(single);
+  auto answers = batched.engine().execute_batch(views);
+  REQUIRE(answers.size() == lines.size());
+  std::size_t decided = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    CAPTURE(i, lines[i]);
+    CHECK(answers[i] == single.engine().execute(lines[i]));
+    if (answers[i].find("\"decision\"") != std::string::npos) ++decided;
+  }
+  CHECK(decided > 0);
+  CHECK(batched.digest() == single.digest());
+}
+
+TEST_CASE("apply answers every line in input order across many batches", "[dispatch][cli]") {
+  TempDir dir;
+  // More lines than one batch holds, so the reader hands over several parsed batches.
+  std::ostringstream in;
+  in << R"({"cmd":"register_workspace","workspace_id":1,"name":"W"})" << "\n";
+  constexpr int kLines = 40000;
+  for (int i = 0; i < kLines; ++i) {
+    if (i % 3 == 0)
+      in << "{broken " << i << "\n";
+    else
+      in << R"({"cmd":"register_workspace","workspace_id":1,"name":"W","request_id":"q)" << i << "\"}\n";
+  }
+  std::ofstream(dir.sub("in")) << in.str();
+  std::string cmd = std::string(OPSLEDGER_CLI) + " apply --nosync --db " + dir.sub("db") + " < " + dir.sub("in") +
+                    " > " + dir.sub("out") + " 2> " + dir.sub("err");
+  int rc = std::system(cmd.c_str());
+  CHECK(WEXITSTATUS(rc) == 2);  // some lines were rejected
+  std::ifstream out(dir.sub("out"));
+  std::string line;
+  int n = -1;
+  while (std::getline(out, line)) {
+    if (n >= 0) {
+      CAPTURE(n, line);
+      if (n % 3 == 0)
+        CHECK(line.find("\"code\":\"invalid_json\"") != std::string::npos);
+      else
+        CHECK(line.rfind("{\"ok\":true", 0) == 0);
+    }
+    ++n;
+  }
+  CHECK(n == kLines);
+}
