@@ -25,7 +25,6 @@ bool BatchStore::held_table(Table t) {
     case Table::conn_active_count:
     case Table::scopes:
     case Table::environments:
-    case Table::run_last_touch:
       return true;
     default:
       return false;
