@@ -11,6 +11,7 @@
 #include "engine/access.h"
 #include "engine/commands.h"
 #include "engine/run_identity.h"
+#include "engine/start_request.h"
 #include "events/bytes.h"
 #include "events/json_values.h"
 #include "projections/records.h"
@@ -112,36 +113,56 @@ json::object identity_fields(const OperationTypeDef& def, const json::object& co
 
 }  // namespace
 
+StartRequest read_start(Fields& f, const json::object& command, bool has_request_id) {
+  StartRequest r;
+  if (!has_request_id) f.fail("missing_field", "start requires a request_id", "request_id");
+  r.at = f.opt_time("at");
+  r.actor = f.actor();
+  r.workspace_id = f.id("workspace_id");
+  r.tenant_id = f.opt_id("tenant_id");
+  r.type = f.text("type");
+  r.provider_connection_id = f.opt_id("provider_connection_id");
+  r.nonce = f.opt_text("nonce");
+  r.context = f.object("context", true);
+  if (f.failed()) {
+    r.error = f.finish();
+    return r;
+  }
+  Fields context_fields(command);  // its own record of the first fault
+  r.context_json = check_context(context_fields, *r.context);
+  r.context_error = context_fields.fault();
+  r.unknown_field = f.finish();
+  return r;
+}
+
 Answer cmd_start(CommandContext& ctx, Fields& f) {
-  if (ctx.request_id().empty()) f.fail("missing_field", "start requires a request_id", "request_id");
-  auto at = f.opt_time("at");
-  Actor actor = f.actor();
-  Id ws = f.id("workspace_id");
-  auto tenant = f.opt_id("tenant_id");
-  auto type = f.text("type");
-  auto top_pc = f.opt_id("provider_connection_id");
-  auto nonce = f.opt_text("nonce");
-  const json::object* context = f.object("context", true);
-  if (f.failed()) return *f.finish();
+  return decide_start(ctx, read_start(f, f.object(), !ctx.request_id().empty()));
+}
 
-  auto def = load<OperationTypeDef>(ctx.store(), Table::catalog, type);
-  if (!def) f.fail("unknown_operation_type", "type " + type + " is not in the operation catalog", "type");
-  std::string context_json;
-  if (!f.failed()) context_json = check_context(f, *context);
-  if (!f.failed()) {
-    for (const auto& name : def->identity_fields)
-      if (name != "provider_connection_id" && !context->contains(name))
-        f.fail("missing_field", "identity field of " + type + " is absent", "context." + name);
+Answer decide_start(CommandContext& ctx, const StartRequest& r) {
+  if (r.error) return *r.error;
+  auto def = load<OperationTypeDef>(ctx.store(), Table::catalog, r.type);
+  if (!def)
+    return field_error("unknown_operation_type", "type " + r.type + " is not in the operation catalog", "type");
+  if (r.context_error) return *r.context_error;
+  const json::object* context = r.context;
+  for (const auto& name : def->identity_fields)
+    if (name != "provider_connection_id" && !context->contains(name))
+      return field_error("missing_field", "identity field of " + r.type + " is absent", "context." + name);
+  const auto& nonce = r.nonce;
+  if (def->identity_policy == IdentityPolicy::nonce) {
+    if (!nonce) return field_error("missing_field", r.type + " takes a nonce per click", "nonce");
+    if (nonce->empty()) return field_error("invalid_field", "must be a non-empty string", "nonce");
   }
-  if (!f.failed() && def->identity_policy == IdentityPolicy::nonce) {
-    if (!nonce)
-      f.fail("missing_field", type + " takes a nonce per click", "nonce");
-    else if (nonce->empty())
-      f.fail("invalid_field", "must be a non-empty string", "nonce");
-  }
-  if (auto e = f.finish()) return *e;
-  if (auto r = ctx.replay()) return *r;
+  if (r.unknown_field) return *r.unknown_field;
+  if (auto replayed = ctx.replay()) return *replayed;
 
+  const auto& type = r.type;
+  const Actor& actor = r.actor;
+  Id ws = r.workspace_id;
+  auto tenant = r.tenant_id;
+  auto top_pc = r.provider_connection_id;
+  auto at = r.at;
   const Store& s = ctx.store();
   StartDecided ev;
   ev.workspace_id = ws;
@@ -149,7 +170,7 @@ Answer cmd_start(CommandContext& ctx, Fields& f) {
   ev.type = type;
   ev.label = def->label;
   ev.identity_policy = def->identity_policy;
-  ev.context_json = std::move(context_json);
+  ev.context_json = r.context_json;
   if (nonce) ev.nonce = *nonce;
   TimeUs when = at_or_now(ctx, at);
   auto record = [&](Decision d, std::string_view reason) {

@@ -5,9 +5,11 @@
 #include <array>
 #include <cstring>
 #include <exception>
+#include <system_error>
 #include <thread>
 
 #include "engine/commands.h"
+#include "engine/fields.h"
 #include "events/json_values.h"
 #include "events/sha256.h"
 
@@ -103,20 +105,31 @@ bool valid_utf8(std::string_view s) {
 }
 
 ParsedLine parse_line(std::string_view line, json::storage_ptr storage) {
-  if (line.size() > kLineBytesMax) return ParsedLine{Answer::error("line_too_long", "a line may hold at most 65536 bytes"), {}, {}};
-  if (!valid_utf8(line)) return ParsedLine{Answer::error("invalid_utf8", "the line is not valid UTF-8"), {}, {}};
+  if (line.size() > kLineBytesMax) return ParsedLine{Answer::error("line_too_long", "a line may hold at most 65536 bytes"), {}, {}, {}, {}};
+  if (!valid_utf8(line)) return ParsedLine{Answer::error("invalid_utf8", "the line is not valid UTF-8"), {}, {}, {}, {}};
   json::parse_options opts;
   opts.max_depth = kJsonDepthMax;
   boost::system::error_code ec;
   // Constructed, not assigned: the value keeps `storage` (an assignment would copy it into
   // the default resource).
-  ParsedLine p{std::nullopt, json::parse(json::string_view(line.data(), line.size()), ec, storage, opts), {}};
+  ParsedLine p{std::nullopt, json::parse(json::string_view(line.data(), line.size()), ec, storage, opts), {}, {}, {}};
   if (ec) {
     p.error = Answer::error("invalid_json", "not a JSON text: " + ec.message());
   } else if (!p.command.is_object()) {
     p.error = Answer::error("invalid_json", "a command is a JSON object");
-  } else if (p.command.get_object().contains("request_id")) {
-    p.body_digest = sha256(canonical_json(p.command));
+  } else {
+    const json::object& obj = p.command.get_object();
+    if (obj.contains("request_id")) p.body_digest = sha256(canonical_json(p.command));
+    // A start's fields, read as execute_parsed would read them.
+    Fields f(obj);
+    auto cmd = f.opt_text("cmd");
+    if (cmd && *cmd == "start") {
+      auto request_id = f.request_id(false);
+      if (!f.failed()) {
+        p.start = read_start(f, obj, request_id.has_value());
+        if (request_id) p.request_id = std::move(*request_id);
+      }
+    }
   }
   return p;
 }
@@ -141,13 +154,19 @@ std::vector<ParsedLine> parse_lines(std::span<const std::string_view> lines) {
   std::size_t half = lines.size() / 2;
   std::vector<ParsedLine> second_half;
   std::exception_ptr failed;  // only bad_alloc can escape parse_line
-  std::thread second([&] {
-    try {
-      parse_range(lines.subspan(half), second_half);
-    } catch (...) {
-      failed = std::current_exception();
-    }
-  });
+  std::thread second;
+  try {
+    second = std::thread([&] {
+      try {
+        parse_range(lines.subspan(half), second_half);
+      } catch (...) {
+        failed = std::current_exception();
+      }
+    });
+  } catch (const std::system_error&) {
+    parse_range(lines, parsed);  // no thread to be had: all on this one
+    return parsed;
+  }
   parse_range(lines.first(half), parsed);
   second.join();
   if (failed) std::rethrow_exception(failed);
@@ -157,6 +176,10 @@ std::vector<ParsedLine> parse_lines(std::span<const std::string_view> lines) {
 
 Answer execute_parsed(CommandContext& ctx, const ParsedLine& line) {
   if (line.error) return *line.error;
+  if (line.start) {
+    if (!line.request_id.empty()) ctx.set_request(line.request_id, line.body_digest);
+    return decide_start(ctx, *line.start);
+  }
   Fields f(line.command.get_object());
   auto cmd = f.opt_text("cmd");
   if (!f.failed() && !cmd) f.fail("missing_field", "every command names its cmd", "cmd");

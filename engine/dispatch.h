@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/command_context.h"
+#include "engine/start_request.h"
 
 namespace opsledger {
 
@@ -29,6 +30,10 @@ struct ParsedLine {
   std::optional<Answer> error;  // the line's answer when it is not a JSON object
   boost::json::value command;   // the command object, in a block of its own
   std::string body_digest;      // SHA-256 of its canonical JSON, when it has a request_id
+  // A start, read and checked as far as no state is needed, with its request_id (the hot
+  // command's field work done on the parsing thread).
+  std::optional<StartRequest> start;
+  std::string request_id;
 };
 
 // The parsed command lives in a block of its own, or in `storage` (a counted resource that

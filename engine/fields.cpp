@@ -18,11 +18,14 @@ std::string Fields::dotted(std::string_view key) const {
   return k;
 }
 
+Answer field_error(std::string_view code, std::string_view message, std::string_view field) {
+  std::string msg = field.empty() ? std::string(message) : std::string(field) + ": " + std::string(message);
+  return Answer::error(code, msg, field);
+}
+
 void Fields::fail(std::string_view code, std::string_view message, std::string_view key) {
   if (error_) return;
-  std::string field = dotted(key);
-  std::string msg = field.empty() ? std::string(message) : field + ": " + std::string(message);
-  error_ = Answer::error(code, msg, field);
+  error_ = field_error(code, message, dotted(key));
 }
 
 const json::value* Fields::find(std::string_view key, bool required) {

@@ -20,6 +20,7 @@ namespace opsledger {
 class Fields {
  public:
   explicit Fields(const boost::json::object& obj, std::string prefix = {}) : obj_(obj), prefix_(std::move(prefix)) {}
+  const boost::json::object& object() const { return obj_; }
 
   Id id(std::string_view key);
   std::optional<Id> opt_id(std::string_view key);
@@ -57,6 +58,8 @@ class Fields {
     return nested_error.has_value() || error_.has_value();
   }
   bool failed() const { return error_.has_value(); }
+  // The first fault recorded so far (finish() without its unknown-field check).
+  const std::optional<Answer>& fault() const { return error_; }
   std::string dotted(std::string_view key) const;
 
   // The first fault, else unknown_field for an untaken key, else nullopt.
@@ -81,5 +84,8 @@ class Fields {
 };
 
 bool valid_request_id(std::string_view s);
+
+// The answer Fields::fail records: `code`, "field: message", the field.
+Answer field_error(std::string_view code, std::string_view message, std::string_view field);
 
 }  // namespace opsledger
