@@ -173,8 +173,8 @@ void read_and_parse(BatchQueue& queue) {
       if (in.eof()) in.flush_partial();
       if (!in.lines().empty()) {
         Batch b;
-        auto storage =
-            boost::json::make_shared_resource<boost::json::monotonic_resource>(2 * in.bytes() + 512 * in.lines().size());
+        std::size_t block = 2 * in.bytes() + 512 * in.lines().size();
+        auto storage = boost::json::make_shared_resource<boost::json::monotonic_resource>(block);
         b.parsed.reserve(in.lines().size());
         for (const auto& line : in.lines()) b.parsed.push_back(parse_line(line, storage));
         in.clear();

@@ -104,9 +104,14 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
+namespace {
+ParsedLine refused(Answer a) { return ParsedLine{std::move(a), {}, {}, {}, {}}; }
+}  // namespace
+
 ParsedLine parse_line(std::string_view line, json::storage_ptr storage) {
-  if (line.size() > kLineBytesMax) return ParsedLine{Answer::error("line_too_long", "a line may hold at most 65536 bytes"), {}, {}, {}, {}};
-  if (!valid_utf8(line)) return ParsedLine{Answer::error("invalid_utf8", "the line is not valid UTF-8"), {}, {}, {}, {}};
+  if (line.size() > kLineBytesMax)
+    return refused(Answer::error("line_too_long", "a line may hold at most 65536 bytes"));
+  if (!valid_utf8(line)) return refused(Answer::error("invalid_utf8", "the line is not valid UTF-8"));
   json::parse_options opts;
   opts.max_depth = kJsonDepthMax;
   boost::system::error_code ec;

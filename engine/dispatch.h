@@ -2,8 +2,8 @@
 // request_id and its body digest, then the command's handler.
 //
 // The work splits in two. parse_line needs no state (size, UTF-8, the JSON parse, the body
-// digest), so it may run on any thread, ahead of the batch; execute_parsed runs in the
-// batch's write transaction. execute_line does both.
+// digest, and a start's fields: engine/start_request.h), so it may run on any thread, ahead
+// of the batch; execute_parsed runs in the batch's write transaction. execute_line does both.
 #pragma once
 
 #include <boost/json/value.hpp>
