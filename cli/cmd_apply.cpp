@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -221,7 +222,13 @@ int run_apply(int argc, char** argv) {
     return kExitEngineFailure;
   }
   BatchQueue queue;
-  std::thread reader(read_and_parse, std::ref(queue));
+  std::thread reader;
+  try {
+    reader = std::thread(read_and_parse, std::ref(queue));
+  } catch (const std::system_error& e) {
+    std::fprintf(stderr, "opsledger apply: cannot start the reader thread: %s\n", e.what());
+    return kExitEngineFailure;
+  }
   // The reader stops within kStopCheckMs of stop(), however this function returns.
   struct JoinReader {
     BatchQueue& queue;
