@@ -27,7 +27,6 @@
 #include "events/bytes.h"
 #include "events/envelope.h"
 #include "events/events.h"
-#include "engine/batch_store.h"
 #include "engine/event_log.h"
 #include "projections/memory_store.h"
 #include "snapshots/snapshot.h"
@@ -237,10 +236,8 @@ int child_rebuild_lmdb(const std::string& dir, const std::string& out_dir) {
   for (std::uint64_t from = 0; from < last; from += kChunkEvents) {
     lmdb::Txn r(src.env, false);
     lmdb::Txn w(dst, true);
-    LmdbStore lmdb_store(w, ddbis);
-    BatchStore store(lmdb_store);  // as opsledger rebuild does
-    replay_into(r, src.dbis, store, from, std::min(from + kChunkEvents, last));
-    store.flush();
+    LmdbStore store(w, ddbis);
+    replay_into_lmdb(r, src.dbis, store, from, std::min(from + kChunkEvents, last));  // as opsledger rebuild does
     w.commit();
   }
   double apply_seconds = sw.seconds();

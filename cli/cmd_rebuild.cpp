@@ -9,7 +9,7 @@
 #include "cli/cli_args.h"
 #include "cli/cli_db.h"
 #include "cli/subcommands.h"
-#include "engine/batch_store.h"
+#include "engine/replay.h"
 #include "events/sha256.h"
 #include "projections/apply.h"
 #include "snapshots/snapshot.h"
@@ -46,10 +46,7 @@ Rebuilt rebuild_once(lmdb::Env& env, const Dbis& dbis, bool from_snapshot, TermP
       r.snapshot_seq = snap->seq;
     }
   }
-  // The hot tables in memory for the whole rebuild, as for a batch of the live engine.
-  BatchStore batch(store);
-  r.seq = replay_into(txn, dbis, batch, r.snapshot_seq, chain.last_seq, progress.callback());
-  batch.flush();
+  r.seq = replay_into_lmdb(txn, dbis, store, r.snapshot_seq, chain.last_seq, progress.callback());
   progress.end();
   r.digest_hex = to_hex(state_digest(store));
   txn.commit();

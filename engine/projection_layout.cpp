@@ -1,6 +1,5 @@
 #include "engine/projection_layout.h"
 
-#include "engine/batch_store.h"
 #include "engine/replay.h"
 
 namespace opsledger {
@@ -16,9 +15,7 @@ void upgrade_projections(lmdb::Txn& txn, const Dbis& dbis) {
   txn.drop(dbis.snapshots, false);
   LmdbStore store(txn, dbis);
   store.clear();
-  BatchStore batch(store);
-  replay_into(txn, dbis, batch, 0, 0);
-  batch.flush();
+  replay_into_lmdb(txn, dbis, store, 0, 0);
 }
 
 }  // namespace opsledger

@@ -1,5 +1,7 @@
 #include "engine/replay.h"
 
+#include "engine/batch_store.h"
+
 #include "events/bytes.h"
 #include "events/envelope.h"
 #include "events/sha256.h"
@@ -71,6 +73,14 @@ std::uint64_t replay_into(const lmdb::Txn& txn, const Dbis& dbis, Store& store, 
     if (progress && (seq % 65536 == 0)) progress(seq, total);
   }
   if (progress) progress(last, total);
+  return last;
+}
+
+std::uint64_t replay_into_lmdb(const lmdb::Txn& txn, const Dbis& dbis, Store& target, std::uint64_t from_seq,
+                               std::uint64_t until_seq, const Progress& progress) {
+  BatchStore batch(target);
+  std::uint64_t last = replay_into(txn, dbis, batch, from_seq, until_seq, progress);
+  batch.flush();
   return last;
 }
 

@@ -33,4 +33,10 @@ ChainCheck verify_chain(const lmdb::Txn& txn, const Dbis& dbis, const Progress& 
 std::uint64_t replay_into(const lmdb::Txn& txn, const Dbis& dbis, Store& store, std::uint64_t from_seq,
                           std::uint64_t until_seq, const Progress& progress = {});
 
+// replay_into for a target in LMDB (`target` writes inside a write transaction): the hot
+// tables are held in memory for the whole replay and written once at its end, as for a
+// batch of the live engine (engine/batch_store.h). Used by rebuilds.
+std::uint64_t replay_into_lmdb(const lmdb::Txn& txn, const Dbis& dbis, Store& target, std::uint64_t from_seq,
+                               std::uint64_t until_seq, const Progress& progress = {});
+
 }  // namespace opsledger
