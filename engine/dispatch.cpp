@@ -126,9 +126,10 @@ ParsedLine parse_line(std::string_view line, json::storage_ptr storage) {
     const json::object& obj = p.command.get_object();
     if (obj.contains("request_id")) p.body_digest = sha256(canonical_json(p.command));
     // A start's fields, read as execute_parsed would read them.
-    Fields f(obj);
-    auto cmd = f.opt_text("cmd");
-    if (cmd && *cmd == "start") {
+    const json::value* cmd = obj.if_contains("cmd");
+    if (cmd && cmd->is_string() && cmd->get_string() == "start") {
+      Fields f(obj);
+      f.opt_text("cmd");
       auto request_id = f.request_id(false);
       if (!f.failed()) {
         p.start = read_start(f, obj, request_id.has_value());
