@@ -1,8 +1,13 @@
 #include "engine/lmdb.h"
 
 #include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace opsledger::lmdb {
 
@@ -161,5 +166,28 @@ bool Cursor::last() { return get(MDB_LAST); }
 bool Cursor::next() { return get(MDB_NEXT); }
 bool Cursor::prev() { return get(MDB_PREV); }
 bool Cursor::seek(std::string_view key) { return get(MDB_SET_RANGE, key); }
+
+void release_mapped_pages(MDB_env* env) noexcept {
+  // LMDB does not tell where it mapped the file (mdb_env_info's me_mapaddr is set only
+  // with MDB_FIXEDMAP), so the mapping of the data file is found in /proc/self/maps.
+  const char* dir = nullptr;
+  unsigned flags = 0;
+  if (mdb_env_get_path(env, &dir) != MDB_SUCCESS || mdb_env_get_flags(env, &flags) != MDB_SUCCESS || !dir) return;
+  std::string data_file = (flags & MDB_NOSUBDIR) ? std::string(dir) : std::string(dir) + "/data.mdb";
+  char resolved[PATH_MAX];
+  if (!::realpath(data_file.c_str(), resolved)) return;
+  std::FILE* maps = std::fopen("/proc/self/maps", "re");
+  if (!maps) return;
+  char line[PATH_MAX + 256];
+  while (std::fgets(line, sizeof line, maps)) {
+    unsigned long begin = 0, end = 0;
+    int path_at = 0;
+    if (std::sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &begin, &end, &path_at) < 2 || path_at <= 0) continue;
+    std::string_view path(line + path_at);
+    while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.remove_suffix(1);
+    if (path == resolved) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  }
+  std::fclose(maps);
+}
 
 }  // namespace opsledger::lmdb

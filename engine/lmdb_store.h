@@ -26,6 +26,7 @@ class LmdbStore final : public Store {
   bool del(Table t, std::string_view key) override;
   void scan(Table t, std::string_view prefix, const Visitor& visit, std::string_view from = {}) const override;
   void clear() override;
+  MDB_env* env() const { return mdb_txn_env(txn_.get()); }
 
  private:
   MDB_dbi dbi(Table t) const { return dbis_.tables[static_cast<std::size_t>(t)]; }

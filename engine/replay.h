@@ -29,14 +29,15 @@ ChainCheck verify_chain(const lmdb::Txn& txn, const Dbis& dbis, const Progress& 
 
 // Applies events (from_seq, until_seq] to `store` (which holds the state at from_seq).
 // until_seq 0: to the end. Throws DecodeError naming the seq that does not decode or is
-// missing (a gap).
+// missing (a gap). Like verify_chain, it releases the log's mapped pages every 65,536
+// events (lmdb::release_mapped_pages), so its resident memory does not grow with the log.
 std::uint64_t replay_into(const lmdb::Txn& txn, const Dbis& dbis, Store& store, std::uint64_t from_seq,
                           std::uint64_t until_seq, const Progress& progress = {});
 
 // replay_into for a target in LMDB (`target` writes inside a write transaction): the hot
 // tables are held in memory for the whole replay and written once at its end, as for a
 // batch of the live engine (engine/batch_store.h). Used by rebuilds.
-std::uint64_t replay_into_lmdb(const lmdb::Txn& txn, const Dbis& dbis, Store& target, std::uint64_t from_seq,
+std::uint64_t replay_into_lmdb(const lmdb::Txn& txn, const Dbis& dbis, LmdbStore& target, std::uint64_t from_seq,
                                std::uint64_t until_seq, const Progress& progress = {});
 
 }  // namespace opsledger
