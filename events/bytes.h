@@ -55,11 +55,8 @@ class ByteReader {
   std::uint32_t u32() { return fixed<std::uint32_t>(); }
   std::uint64_t u64() { return fixed<std::uint64_t>(); }
   std::int64_t i64() { return static_cast<std::int64_t>(fixed<std::uint64_t>()); }
-  std::string str() {
-    auto n = u32();
-    auto s = take(n);
-    return std::string(s);
-  }
+  std::string str() { return std::string(str_view()); }
+  std::string_view str_view() { return take(u32()); }
   std::string_view raw(std::size_t n) { return take(n); }
   std::size_t remaining() const { return in_.size() - pos_; }
   std::size_t position() const { return pos_; }

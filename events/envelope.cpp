@@ -29,33 +29,49 @@ std::string encode_envelope(Envelope& e) {
   return out;
 }
 
-Envelope decode_envelope(std::string_view bytes) {
+EnvelopeView decode_envelope_view(std::string_view bytes) {
   ByteReader r(bytes);
   if (r.u8() != kEnvelopeFormat) throw DecodeError("unknown envelope format");
-  Envelope e;
+  EnvelopeView e;
   e.event_type = r.u16();
   e.schema_version = r.u16();
   e.at_us = r.i64();
   e.recorded_at_us = r.i64();
   auto kind = r.u8();
   if (kind > 2) throw DecodeError("unknown actor kind");
-  e.actor.kind = static_cast<ActorKind>(kind);
-  e.actor.user_id = r.u64();
-  e.actor.name = r.str();
-  e.request_id = r.str();
-  e.request_digest = std::string(r.raw(kHashSize));
-  e.prev_hash = std::string(r.raw(kHashSize));
-  e.payload = r.str();
-  e.hash = std::string(r.raw(kHashSize));
+  e.actor_kind = static_cast<ActorKind>(kind);
+  e.actor_user_id = r.u64();
+  e.actor_name = r.str_view();
+  e.request_id = r.str_view();
+  e.request_digest = r.raw(kHashSize);
+  e.prev_hash = r.raw(kHashSize);
+  e.payload = r.str_view();
+  e.hash = r.raw(kHashSize);
   r.expect_end();
+  return e;
+}
+
+Envelope decode_envelope(std::string_view bytes) {
+  EnvelopeView v = decode_envelope_view(bytes);
+  Envelope e;
+  e.event_type = v.event_type;
+  e.schema_version = v.schema_version;
+  e.at_us = v.at_us;
+  e.recorded_at_us = v.recorded_at_us;
+  e.actor = Actor{v.actor_kind, v.actor_user_id, std::string(v.actor_name)};
+  e.request_id = v.request_id;
+  e.request_digest = v.request_digest;
+  e.prev_hash = v.prev_hash;
+  e.payload = v.payload;
+  e.hash = v.hash;
   return e;
 }
 
 bool envelope_hash_ok(std::string_view bytes) {
   if (bytes.size() < 1 + kHashSize) return false;
-  Envelope e;
+  EnvelopeView e;
   try {
-    e = decode_envelope(bytes);
+    e = decode_envelope_view(bytes);
   } catch (const DecodeError&) {
     return false;
   }

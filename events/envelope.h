@@ -48,13 +48,31 @@ struct Envelope {
   std::string hash = std::string(32, '\0');  // filled by encode_envelope
 };
 
+// The same fields as views into the stored bytes, for the scans that read every event
+// (replay, rebuild, verify): no copies. Valid while the bytes are.
+struct EnvelopeView {
+  std::uint16_t event_type = 0;
+  std::uint16_t schema_version = 0;
+  std::int64_t at_us = 0;
+  std::int64_t recorded_at_us = 0;
+  ActorKind actor_kind = ActorKind::none;
+  std::uint64_t actor_user_id = 0;
+  std::string_view actor_name;
+  std::string_view request_id;
+  std::string_view request_digest;  // 32 bytes
+  std::string_view prev_hash;       // 32 bytes
+  std::string_view payload;
+  std::string_view hash;            // 32 bytes
+};
+
 inline constexpr std::uint8_t kEnvelopeFormat = 1;
 inline constexpr std::size_t kHashSize = 32;
 
 // Encodes `e` (its hash field is ignored) and returns the bytes, hash included; sets e.hash.
 std::string encode_envelope(Envelope& e);
-// Throws DecodeError on malformed bytes. Does not check the hash; see verify_envelope_hash.
+// Throws DecodeError on malformed bytes. Does not check the hash; see envelope_hash_ok.
 Envelope decode_envelope(std::string_view bytes);
+EnvelopeView decode_envelope_view(std::string_view bytes);
 // True when the stored hash equals SHA-256(prev_hash || body).
 bool envelope_hash_ok(std::string_view bytes);
 

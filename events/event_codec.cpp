@@ -4,66 +4,61 @@
 //
 // Enumerations are written as one byte and range-checked on load; optionals as a presence
 // byte and the value. A version newer than the one this build knows is an error.
-#include <cereal/archives/portable_binary.hpp>
 #include <cereal/cereal.hpp>
 
-#include <istream>
 #include <string>
-#include <vector>
-#include <ostream>
-#include <streambuf>
 #include <type_traits>
+#include <vector>
 
 #include "events/bytes.h"
 #include "events/events.h"
+#include "events/span_archives.h"
 
 // Strings and vectors, in cereal's own layout (a size tag, then the elements), but loaded
 // with a bound: a size larger than the bytes left in the payload is a DecodeError before
 // anything is allocated, so hostile bytes can never ask for a huge allocation. Found by
-// argument-dependent lookup on the archive type (namespace cereal).
+// argument-dependent lookup on the archive type (namespace cereal). The archives are
+// events/span_archives.h: cereal's PortableBinary bytes (tests/log_test.cpp's golden log,
+// written by cereal::PortableBinaryOutputArchive, is read and re-encoded byte for byte).
 namespace opsledger::codec_detail {
-// Bytes left in the payload being decoded on this thread (set by decode_as).
-inline thread_local std::streambuf* current_input = nullptr;
-inline std::size_t bytes_left() {
-  return current_input ? static_cast<std::size_t>(current_input->in_avail()) : 0;
-}
-inline void check_size(std::uint64_t n, std::size_t min_element_bytes) {
-  if (n > bytes_left() / min_element_bytes) throw opsledger::DecodeError("container size exceeds the payload");
+inline void check_size(const SpanInputArchive& ar, std::uint64_t n, std::size_t min_element_bytes) {
+  if (n > ar.bytes_left() / min_element_bytes) throw opsledger::DecodeError("container size exceeds the payload");
 }
 }  // namespace opsledger::codec_detail
 
 namespace cereal {
 
-inline void CEREAL_SAVE_FUNCTION_NAME(PortableBinaryOutputArchive& ar, const std::string& s) {
+inline void CEREAL_SAVE_FUNCTION_NAME(opsledger::SpanOutputArchive& ar, const std::string& s) {
   ar(make_size_tag(static_cast<size_type>(s.size())));
   ar(binary_data(s.data(), s.size()));
 }
-inline void CEREAL_LOAD_FUNCTION_NAME(PortableBinaryInputArchive& ar, std::string& s) {
+inline void CEREAL_LOAD_FUNCTION_NAME(opsledger::SpanInputArchive& ar, std::string& s) {
   size_type n = 0;
   ar(make_size_tag(n));
-  opsledger::codec_detail::check_size(n, 1);
+  opsledger::codec_detail::check_size(ar, n, 1);
   s.resize(static_cast<std::size_t>(n));
   ar(binary_data(s.data(), s.size()));
 }
 // A bool is one byte, 0 or 1. cereal would copy any byte into the bool (undefined
 // behaviour for anything but 0 and 1; found by the envelope fuzz target), so it is read
-// as a byte and checked. The encoding is unchanged.
-inline void CEREAL_LOAD_FUNCTION_NAME(PortableBinaryInputArchive& ar, bool& b) {
+// as a byte and checked. The encoding is unchanged. (A plain overload: it wins over the
+// archive's template for arithmetic types.)
+inline void CEREAL_LOAD_FUNCTION_NAME(opsledger::SpanInputArchive& ar, bool& b) {
   std::uint8_t raw = 0;
   ar(raw);
   if (raw > 1) throw opsledger::DecodeError("bad boolean");
   b = raw == 1;
 }
 template <class T>
-void CEREAL_SAVE_FUNCTION_NAME(PortableBinaryOutputArchive& ar, const std::vector<T>& v) {
+void CEREAL_SAVE_FUNCTION_NAME(opsledger::SpanOutputArchive& ar, const std::vector<T>& v) {
   ar(make_size_tag(static_cast<size_type>(v.size())));
   for (const auto& e : v) ar(e);
 }
 template <class T>
-void CEREAL_LOAD_FUNCTION_NAME(PortableBinaryInputArchive& ar, std::vector<T>& v) {
+void CEREAL_LOAD_FUNCTION_NAME(opsledger::SpanInputArchive& ar, std::vector<T>& v) {
   size_type n = 0;
   ar(make_size_tag(n));
-  opsledger::codec_detail::check_size(n, 1);
+  opsledger::codec_detail::check_size(ar, n, 1);
   v.resize(static_cast<std::size_t>(n));
   for (auto& e : v) ar(e);
 }
@@ -347,53 +342,19 @@ CEREAL_CLASS_VERSION(opsledger::LegacyRunImported, opsledger::LegacyRunImported:
 namespace opsledger {
 namespace {
 
-// A streambuf over a std::string (output) or a byte range (input), so cereal works on our
-// buffers without iostream copies.
-class StringOutBuf : public std::streambuf {
- public:
-  explicit StringOutBuf(std::string& s) : s_(s) {}
-
- protected:
-  std::streamsize xsputn(const char* p, std::streamsize n) override {
-    s_.append(p, static_cast<std::size_t>(n));
-    return n;
-  }
-  int_type overflow(int_type c) override {
-    if (c != traits_type::eof()) s_.push_back(static_cast<char>(c));
-    return c;
-  }
-
- private:
-  std::string& s_;
-};
-
-class ViewInBuf : public std::streambuf {
- public:
-  explicit ViewInBuf(std::string_view v) {
-    char* p = const_cast<char*>(v.data());
-    setg(p, p, p + v.size());
-  }
-};
-
 template <class T>
 Event decode_as(std::uint16_t version, std::string_view bytes) {
   if (version == 0 || version > T::kVersion) throw DecodeError("unknown event version");
-  ViewInBuf buf(bytes);
-  std::istream in(&buf);
   T value;
-  codec_detail::current_input = &buf;
   try {
-    cereal::PortableBinaryInputArchive ar(in);
+    SpanInputArchive ar(bytes);
     ar(value);
+    if (ar.bytes_left() != 0) throw DecodeError("trailing payload bytes");
   } catch (const DecodeError&) {
-    codec_detail::current_input = nullptr;
     throw;
   } catch (const std::exception& e) {
-    codec_detail::current_input = nullptr;
     throw DecodeError(std::string("payload does not decode: ") + e.what());
   }
-  codec_detail::current_input = nullptr;
-  if (in.rdbuf()->in_avail() != 0) throw DecodeError("trailing payload bytes");
   return value;
 }
 
@@ -433,12 +394,8 @@ std::string_view event_type_name(std::uint16_t type) { return name_by_index(type
 
 std::string encode_payload(const Event& e) {
   std::string out;
-  StringOutBuf buf(out);
-  std::ostream os(&buf);
-  {
-    cereal::PortableBinaryOutputArchive ar(os);
-    std::visit([&](const auto& v) { ar(v); }, e);
-  }
+  SpanOutputArchive ar(out);
+  std::visit([&](const auto& v) { ar(v); }, e);
   return out;
 }
 

@@ -121,7 +121,7 @@ struct Applier {
     run.tenant_id = e.tenant_id;
     run.type = e.type;
     run.label = e.label;
-    run.initiator = m.actor;
+    run.initiator = m.actor();
     run.provider_connection_id = e.provider_connection_id;
     run.provider_backed = def ? def->provider_backed : true;
     run.run_identity_hash = e.run_identity_hash;
@@ -224,14 +224,14 @@ void apply_event(Store& store, const EventMeta& meta, const Event& event) {
   save_u64(store, Table::meta, kMetaLastSeq, meta.seq);
   if (!meta.request_id.empty()) {
     std::string v = be64(meta.seq);
-    v += meta.request_digest;
+    v.append(meta.request_digest);
     store.put(Table::requests, meta.request_id, v);
   }
   std::visit(Applier{store, meta}, event);
 }
 
 void apply_envelope(Store& store, std::uint64_t seq, std::string_view bytes) {
-  auto env = decode_envelope(bytes);
+  auto env = decode_envelope_view(bytes);
   auto event = decode_payload(env.event_type, env.schema_version, env.payload);
   apply_event(store, meta_of(seq, env), event);
 }

@@ -12,17 +12,28 @@
 
 namespace opsledger {
 
+// The envelope's fields an event's effects depend on. The strings are views (into the
+// stored envelope or the Envelope being appended): valid for the apply_event call.
 struct EventMeta {
   std::uint64_t seq = 0;
   TimeUs at_us = 0;
   TimeUs recorded_at_us = 0;
-  Actor actor;
-  std::string request_id;
-  std::string request_digest;  // 32 raw bytes
+  ActorKind actor_kind = ActorKind::none;
+  std::uint64_t actor_user_id = 0;
+  std::string_view actor_name;
+  std::string_view request_id;
+  std::string_view request_digest;  // 32 raw bytes when request_id is set
+
+  Actor actor() const { return Actor{actor_kind, actor_user_id, std::string(actor_name)}; }
 };
 
 inline EventMeta meta_of(std::uint64_t seq, const Envelope& e) {
-  return EventMeta{seq, e.at_us, e.recorded_at_us, e.actor, e.request_id, e.request_digest};
+  return EventMeta{seq, e.at_us, e.recorded_at_us, e.actor.kind, e.actor.user_id, e.actor.name, e.request_id,
+                   e.request_digest};
+}
+inline EventMeta meta_of(std::uint64_t seq, const EnvelopeView& e) {
+  return EventMeta{seq,        e.at_us,        e.recorded_at_us, e.actor_kind, e.actor_user_id,
+                   e.actor_name, e.request_id, e.request_digest};
 }
 
 void apply_event(Store& store, const EventMeta& meta, const Event& event);

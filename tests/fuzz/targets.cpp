@@ -149,7 +149,9 @@ std::string check_payload(std::uint16_t type, std::uint16_t version, std::string
   // refuse (throw), never crash.
   MemoryStore store;
   try {
-    apply_event(store, EventMeta{1, 0, 0, Actor{}, "", std::string(32, '\0')}, ev);
+    EventMeta meta;
+    meta.seq = 1;
+    apply_event(store, meta, ev);
   } catch (const std::exception&) {
   }
   return "";
