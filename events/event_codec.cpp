@@ -1,6 +1,8 @@
 // cereal encoding of every event payload (PortableBinary: fixed little-endian, so the bytes
-// are the same on every machine). Each event struct is a versioned cereal class; nested
-// value types are serialised inline and evolve with the event that holds them.
+// are the same on every machine). Each event struct is a versioned class: its payload is
+// cereal's endianness byte, the class version (u32), then the fields, exactly as cereal
+// writes a versioned class (the codec writes and reads the version itself; see decode_as).
+// Nested value types are serialised inline and evolve with the event that holds them.
 //
 // Enumerations are written as one byte and range-checked on load; optionals as a presence
 // byte and the value. A version newer than the one this build knows is an error.
@@ -318,27 +320,6 @@ void serialize(Ar& ar, LegacyRunImported& e, std::uint32_t const v) {
 
 }  // namespace opsledger
 
-CEREAL_CLASS_VERSION(opsledger::WorkspaceRegistered, opsledger::WorkspaceRegistered::kVersion)
-CEREAL_CLASS_VERSION(opsledger::TenantRegistered, opsledger::TenantRegistered::kVersion)
-CEREAL_CLASS_VERSION(opsledger::MembershipGranted, opsledger::MembershipGranted::kVersion)
-CEREAL_CLASS_VERSION(opsledger::MembershipRevoked, opsledger::MembershipRevoked::kVersion)
-CEREAL_CLASS_VERSION(opsledger::ProviderConnectionRegistered, opsledger::ProviderConnectionRegistered::kVersion)
-CEREAL_CLASS_VERSION(opsledger::DefaultProviderConnectionSet, opsledger::DefaultProviderConnectionSet::kVersion)
-CEREAL_CLASS_VERSION(opsledger::ProviderConnectionUpdated, opsledger::ProviderConnectionUpdated::kVersion)
-CEREAL_CLASS_VERSION(opsledger::OperationTypeDefined, opsledger::OperationTypeDefined::kVersion)
-CEREAL_CLASS_VERSION(opsledger::StartDecided, opsledger::StartDecided::kVersion)
-CEREAL_CLASS_VERSION(opsledger::RunStarted, opsledger::RunStarted::kVersion)
-CEREAL_CLASS_VERSION(opsledger::RunProgressRecorded, opsledger::RunProgressRecorded::kVersion)
-CEREAL_CLASS_VERSION(opsledger::RunCompleted, opsledger::RunCompleted::kVersion)
-CEREAL_CLASS_VERSION(opsledger::StaleRunsExpired, opsledger::StaleRunsExpired::kVersion)
-CEREAL_CLASS_VERSION(opsledger::ResourceTypeRegistered, opsledger::ResourceTypeRegistered::kVersion)
-CEREAL_CLASS_VERSION(opsledger::SupportedScopeDefined, opsledger::SupportedScopeDefined::kVersion)
-CEREAL_CLASS_VERSION(opsledger::ManagedEnvironmentRegistered, opsledger::ManagedEnvironmentRegistered::kVersion)
-CEREAL_CLASS_VERSION(opsledger::CoverageRecorded, opsledger::CoverageRecorded::kVersion)
-CEREAL_CLASS_VERSION(opsledger::ClaimEvaluated, opsledger::ClaimEvaluated::kVersion)
-CEREAL_CLASS_VERSION(opsledger::FailureGroupClassified, opsledger::FailureGroupClassified::kVersion)
-CEREAL_CLASS_VERSION(opsledger::LegacyRunImported, opsledger::LegacyRunImported::kVersion)
-
 namespace opsledger {
 namespace {
 
@@ -348,7 +329,12 @@ Event decode_as(std::uint16_t version, std::string_view bytes) {
   T value;
   try {
     SpanInputArchive ar(bytes);
-    ar(value);
+    // The class version, as cereal writes it before the first object of a versioned
+    // class; read here rather than by cereal, whose table of versions per archive would
+    // cost an allocation per event.
+    std::uint32_t class_version = 0;
+    ar(class_version);
+    serialize(ar, value, class_version);
     if (ar.bytes_left() != 0) throw DecodeError("trailing payload bytes");
   } catch (const DecodeError&) {
     throw;
@@ -395,7 +381,13 @@ std::string_view event_type_name(std::uint16_t type) { return name_by_index(type
 std::string encode_payload(const Event& e) {
   std::string out;
   SpanOutputArchive ar(out);
-  std::visit([&](const auto& v) { ar(v); }, e);
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        ar(static_cast<std::uint32_t>(T::kVersion));  // as cereal writes a class version (see decode_as)
+        serialize(ar, const_cast<T&>(v), T::kVersion);  // a saving archive only reads the fields
+      },
+      e);
   return out;
 }
 
