@@ -195,7 +195,7 @@ int child_decode(const std::string& dir) {
   lmdb::Cursor c(txn, src.dbis.events);
   std::uint64_t n = 0, payload_bytes = 0;
   for (bool more = c.first(); more; more = c.next()) {
-    Envelope e = decode_envelope(c.value());
+    EnvelopeView e = decode_envelope_view(c.value());  // as replay reads it
     Event ev = decode_payload(e.event_type, e.schema_version, e.payload);
     payload_bytes += e.payload.size() + ev.index();
     ++n;
@@ -218,7 +218,9 @@ int child_rebuild_memory(const std::string& dir, std::uint64_t until_seq) {
 }
 
 int child_rebuild_lmdb(const std::string& dir, const std::string& out_dir) {
-  constexpr std::uint64_t kChunkEvents = 1 << 20;
+  // A commit per 262,144 events bounds LMDB's dirty pages (held in memory until the commit);
+  // `opsledger rebuild` commits once, for atomicity, and holds up to LMDB's cap of them.
+  constexpr std::uint64_t kChunkEvents = 1 << 18;
   SourceLog src(dir);
   lmdb::Env::Options o;
   o.map_size_bytes = kBenchMapBytes;

@@ -29,7 +29,7 @@ ChainCheck verify_chain(const lmdb::Txn& txn, const Dbis& dbis, const Progress& 
 
 // Applies events (from_seq, until_seq] to `store` (which holds the state at from_seq).
 // until_seq 0: to the end. Throws DecodeError naming the seq that does not decode or is
-// missing (a gap). Like verify_chain, it releases the log's mapped pages every 65,536
+// missing (a gap). Like verify_chain, it releases the log's mapped pages every 16,384
 // events (lmdb::release_mapped_pages), so its resident memory does not grow with the log.
 std::uint64_t replay_into(const lmdb::Txn& txn, const Dbis& dbis, Store& store, std::uint64_t from_seq,
                           std::uint64_t until_seq, const Progress& progress = {});
