@@ -1,7 +1,6 @@
 #include "projections/memory_store.h"
 
 #include "events/bytes.h"
-#include "events/sha256.h"
 
 namespace opsledger {
 
@@ -14,27 +13,6 @@ std::string_view table_name(Table t) {
       "coverage",      "eligibility",     "triage",          "legacy_runs",   "run_last_touch"};
   static_assert(sizeof(names) / sizeof(names[0]) == kTableCount);
   return names[static_cast<std::size_t>(t)];
-}
-
-std::string state_digest(const Store& store) {
-  Sha256 h;
-  std::string frame;
-  for (std::size_t i = 0; i < kTableCount; ++i) {
-    auto t = static_cast<Table>(i);
-    frame.clear();
-    ByteWriter(frame).str(table_name(t));
-    h.update(frame);
-    store.scan(t, {}, [&](std::string_view k, std::string_view v) {
-      frame.clear();
-      ByteWriter w(frame);
-      w.str(k);
-      w.u32(static_cast<std::uint32_t>(v.size()));
-      h.update(frame);
-      h.update(v);
-      return true;
-    });
-  }
-  return h.finish();
 }
 
 bool MemoryStore::get(Table t, std::string_view key, std::string& out) const {

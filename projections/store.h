@@ -73,7 +73,8 @@ class Store {
 };
 
 // SHA-256 over every table in Table order: table name, then each key and value,
-// length-prefixed. Equal states give equal digests on every machine.
+// length-prefixed (projections/state_digest.h gives the framing). Equal states give equal
+// digests on every machine.
 std::string state_digest(const Store& store);  // 32 raw bytes
 
 }  // namespace opsledger

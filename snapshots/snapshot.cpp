@@ -16,6 +16,7 @@
 #include "events/envelope.h"
 #include "events/sha256.h"
 #include "projections/apply.h"
+#include "projections/state_digest.h"
 
 namespace opsledger::detail {
 
@@ -27,6 +28,10 @@ struct SnapshotImage {
   const Store* source = nullptr;
   MemoryStore* target = nullptr;
   std::uint64_t bytes_bound = 0;  // loading: no length may exceed the archive size
+  // Loading: the restored state's digest, fed as the rows arrive (in key order, tables in
+  // Table order as save writes them); empty when the tables came in another order, and
+  // the caller then hashes the restored state.
+  std::string restored_digest;
 
   template <class Archive>
   void save(Archive& ar, unsigned /*version*/) const {
@@ -63,6 +68,8 @@ struct SnapshotImage {
     std::uint32_t tables = 0;
     ar >> tables;
     if (tables > 4096) throw std::runtime_error("implausible table count");
+    StateDigester digester;
+    bool in_digest_order = true;
     for (std::uint32_t n = 0; n < tables; ++n) {
       std::string name;
       read_bytes(ar, name);
@@ -72,15 +79,18 @@ struct SnapshotImage {
       if (!table) throw std::runtime_error("unknown table " + name);
       auto& map = target->table(*table);
       if (!map.empty()) throw std::runtime_error("table " + name + " appears twice");
+      if (in_digest_order) in_digest_order = digester.begin_table(*table);
       std::string k, v;
       for (;;) {
         if (!load_flag(ar)) break;
         read_bytes(ar, k);
         read_bytes(ar, v);
         if (!map.empty() && !(map.rbegin()->first < k)) throw std::runtime_error("keys out of order in " + name);
-        map.emplace_hint(map.end(), k, v);
+        if (in_digest_order) digester.row(k, v);
+        map.emplace_hint(map.end(), std::move(k), std::move(v));
       }
     }
+    if (in_digest_order) restored_digest = digester.finish();
   }
 
   // The record flag was saved as a bool (one byte). It is read as a byte and checked:
@@ -222,7 +232,8 @@ std::optional<Snapshot> decode_snapshot(std::uint64_t key_seq, std::string_view 
       problem = "its state was applied up to seq " + std::to_string(last_applied_seq(snap.state));
       return std::nullopt;
     }
-    if (state_digest(snap.state) != snap.digest) {
+    std::string restored = image.restored_digest.empty() ? state_digest(snap.state) : image.restored_digest;
+    if (restored != snap.digest) {
       problem = "restored state does not hash to the recorded digest";
       return std::nullopt;
     }

@@ -1,0 +1,47 @@
+#include "projections/state_digest.h"
+
+#include "events/bytes.h"
+
+namespace opsledger {
+
+void StateDigester::frame_name(std::size_t table) {
+  frame_.clear();
+  ByteWriter(frame_).str(table_name(static_cast<Table>(table)));
+  hash_.update(frame_);
+}
+
+bool StateDigester::begin_table(Table t) {
+  auto index = static_cast<std::size_t>(t);
+  if (index < next_table_) return false;
+  for (; next_table_ <= index; ++next_table_) frame_name(next_table_);
+  return true;
+}
+
+void StateDigester::row(std::string_view key, std::string_view value) {
+  frame_.clear();
+  ByteWriter w(frame_);
+  w.str(key);
+  w.u32(static_cast<std::uint32_t>(value.size()));
+  hash_.update(frame_);
+  hash_.update(value);
+}
+
+std::string StateDigester::finish() {
+  for (; next_table_ < kTableCount; ++next_table_) frame_name(next_table_);
+  return hash_.finish();
+}
+
+std::string state_digest(const Store& store) {
+  StateDigester d;
+  for (std::size_t i = 0; i < kTableCount; ++i) {
+    auto t = static_cast<Table>(i);
+    d.begin_table(t);
+    store.scan(t, {}, [&](std::string_view k, std::string_view v) {
+      d.row(k, v);
+      return true;
+    });
+  }
+  return d.finish();
+}
+
+}  // namespace opsledger

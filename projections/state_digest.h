@@ -1,0 +1,36 @@
+// The state digest (store.h's state_digest) fed row by row, for a reader that sees the
+// rows in digest order anyway (a snapshot being loaded) and so need not scan the state
+// again afterwards.
+//
+// The digest: SHA-256 over every table in Table order: the table's name (u32 length and
+// bytes), then each row in key order: key (u32 length and bytes), value length (u32),
+// value bytes.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "events/sha256.h"
+#include "projections/store.h"
+
+namespace opsledger {
+
+class StateDigester {
+ public:
+  // Starts table `t`. Tables must come in Table order; the ones skipped (absent, empty)
+  // are framed as empty tables. Returns false (and the digest is then unusable) when `t`
+  // does not come after the previous table.
+  bool begin_table(Table t);
+  // A row of the current table; rows must come in key order (the caller checks it).
+  void row(std::string_view key, std::string_view value);
+  // Frames every table not begun yet and returns the 32-byte digest.
+  std::string finish();
+
+ private:
+  void frame_name(std::size_t table);
+  Sha256 hash_;
+  std::size_t next_table_ = 0;  // the first table not begun yet
+  std::string frame_;
+};
+
+}  // namespace opsledger
