@@ -31,13 +31,17 @@ void LmdbStore::scan(Table t, std::string_view prefix, const Visitor& visit, std
   lmdb::Cursor c(txn_, dbi(t));
   std::string_view start = from.empty() ? prefix : from;
   bool more = start.empty() ? c.first() : c.seek(start);
-  // Copy each key/value before visiting: the visitor may write to other tables.
+  // Copy each key/value before visiting: the visitor may write to other tables. A long
+  // scan (the state digest, an export) releases the pages it has read now and then, as
+  // replay does, so its resident memory does not grow with the table.
   std::string k, v;
+  std::uint64_t rows = 0;
   while (more) {
     if (c.key().substr(0, prefix.size()) != prefix) break;
     k.assign(c.key());
     v.assign(c.value());
     if (!visit(k, v)) break;
+    if (++rows % lmdb::kReleasePagesEvery == 0) lmdb::release_mapped_pages(env());
     more = c.next();
   }
 }

@@ -10,12 +10,9 @@
 namespace opsledger {
 
 namespace {
-// Every so many events a scan drops the mapped pages it has read from its resident set
-// (lmdb::release_mapped_pages): about 6 MiB of log at the mean event size. Measured on the
-// 10M-event benchmark log (docs/benchmarks.md), a rebuild into LMDB committing every 262,144
-// events: releasing every 65,536 events it peaked at 262 MiB, every 16,384 at 148 MiB, in
-// the same time.
-constexpr std::uint64_t kReleaseEvery = 16384;
+// Every lmdb::kReleasePagesEvery events a scan drops the mapped pages it has read from its
+// resident set (lmdb::release_mapped_pages).
+constexpr std::uint64_t kReleaseEvery = lmdb::kReleasePagesEvery;
 
 std::uint64_t total_events(const lmdb::Txn& txn, const Dbis& dbis) {
   MDB_stat st;
