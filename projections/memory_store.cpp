@@ -1,6 +1,5 @@
 #include "projections/memory_store.h"
 
-#include "events/bytes.h"
 
 namespace opsledger {
 
