@@ -1,6 +1,5 @@
 #include "projections/memory_store.h"
 
-
 namespace opsledger {
 
 std::string_view table_name(Table t) {
