@@ -1,12 +1,12 @@
 #include "engine/lmdb.h"
 
 #include <cerrno>
-#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 namespace opsledger::lmdb {
@@ -169,24 +169,41 @@ bool Cursor::seek(std::string_view key) { return get(MDB_SET_RANGE, key); }
 
 void release_mapped_pages(MDB_env* env) noexcept {
   // LMDB does not tell where it mapped the file (mdb_env_info's me_mapaddr is set only
-  // with MDB_FIXEDMAP), so the mapping of the data file is found in /proc/self/maps.
+  // with MDB_FIXEDMAP), so the mapping of the data file is found in /proc/self/maps: by
+  // device and inode of the open data file, or by its path (on overlay and btrfs file
+  // systems the two device numbers can differ; a path can change under a rename).
+  mdb_filehandle_t fd = -1;
+  struct stat st {};
+  if (mdb_env_get_fd(env, &fd) != MDB_SUCCESS || fd < 0 || ::fstat(fd, &st) != 0) return;
+  std::string resolved_path;
   const char* dir = nullptr;
   unsigned flags = 0;
-  if (mdb_env_get_path(env, &dir) != MDB_SUCCESS || mdb_env_get_flags(env, &flags) != MDB_SUCCESS || !dir) return;
-  std::string data_file = (flags & MDB_NOSUBDIR) ? std::string(dir) : std::string(dir) + "/data.mdb";
-  char resolved[PATH_MAX];
-  if (!::realpath(data_file.c_str(), resolved)) return;
+  if (mdb_env_get_path(env, &dir) == MDB_SUCCESS && mdb_env_get_flags(env, &flags) == MDB_SUCCESS && dir) {
+    std::string data_file = (flags & MDB_NOSUBDIR) ? std::string(dir) : std::string(dir) + "/data.mdb";
+    if (char* r = ::realpath(data_file.c_str(), nullptr)) {
+      resolved_path = r;
+      std::free(r);
+    }
+  }
   std::FILE* maps = std::fopen("/proc/self/maps", "re");
   if (!maps) return;
-  char line[PATH_MAX + 256];
-  while (std::fgets(line, sizeof line, maps)) {
-    unsigned long begin = 0, end = 0;
+  char* line = nullptr;
+  std::size_t capacity = 0;
+  while (::getline(&line, &capacity, maps) > 0) {
+    unsigned long begin = 0, end = 0, inode = 0;
+    unsigned dev_major = 0, dev_minor = 0;
     int path_at = 0;
-    if (std::sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &begin, &end, &path_at) < 2 || path_at <= 0) continue;
-    std::string_view path(line + path_at);
-    while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.remove_suffix(1);
-    if (path == resolved) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+    if (std::sscanf(line, "%lx-%lx %*s %*s %x:%x %lu %n", &begin, &end, &dev_major, &dev_minor, &inode, &path_at) < 5)
+      continue;
+    bool same_file = inode == st.st_ino && dev_major == major(st.st_dev) && dev_minor == minor(st.st_dev);
+    if (!same_file && !resolved_path.empty() && path_at > 0) {
+      std::string_view path(line + path_at);
+      while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.remove_suffix(1);
+      same_file = path == resolved_path;
+    }
+    if (same_file) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
   }
+  std::free(line);
   std::fclose(maps);
 }
 

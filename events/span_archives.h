@@ -1,8 +1,10 @@
 // Two cereal archives that read and write cereal's PortableBinary format straight from and
 // into memory, without std::istream / std::ostream: the same bytes as
-// cereal::PortableBinary{In,Out}putArchive (a leading byte saying whether the writer was
-// little-endian, fixed-width little-endian numbers, a u32 class version before the first
-// object of each versioned class), so logs written by either read with either.
+// cereal::PortableBinary{In,Out}putArchive with its default options (a leading byte saying
+// whether the numbers that follow are little-endian — always 1 here, as cereal writes by
+// default on every host — fixed-width little-endian numbers, a u32 class version before
+// the first object of each versioned class), so logs written by either read with either.
+// The reader also takes cereal's big-endian variant (leading byte 0) and swaps.
 //
 // Why: the event codec builds one archive per event. Over a stream, each one constructs a
 // std::istream (a locale and its facets) and reads every field through a virtual call; a
@@ -33,12 +35,9 @@ inline bool host_is_little_endian() {
 
 class SpanOutputArchive : public cereal::OutputArchive<SpanOutputArchive, cereal::AllowEmptyClassElision> {
  public:
-  // Appends to `out`; writes the endianness byte at once, as PortableBinaryOutputArchive does.
-  explicit SpanOutputArchive(std::string& out)
-      : cereal::OutputArchive<SpanOutputArchive, cereal::AllowEmptyClassElision>(this), out_(out) {
-    std::uint8_t little = span_archive_detail::host_is_little_endian() ? 1 : 0;
-    (*this)(little);
-  }
+  // Appends to `out`; writes the endianness byte at once, as PortableBinaryOutputArchive
+  // does (defined below, after the primitive save functions it uses).
+  explicit SpanOutputArchive(std::string& out);
 
   // Writes `size` bytes of elements `DataSize` bytes wide, each little-endian.
   template <std::size_t DataSize>
@@ -58,14 +57,9 @@ class SpanOutputArchive : public cereal::OutputArchive<SpanOutputArchive, cereal
 
 class SpanInputArchive : public cereal::InputArchive<SpanInputArchive, cereal::AllowEmptyClassElision> {
  public:
-  // Reads `in` (which must outlive the archive); reads the endianness byte at once.
-  explicit SpanInputArchive(std::string_view in)
-      : cereal::InputArchive<SpanInputArchive, cereal::AllowEmptyClassElision>(this), in_(in) {
-    std::uint8_t little = 0;
-    (*this)(little);
-    if (little > 1) throw cereal::Exception("bad endianness byte");
-    swap_ = (little == 1) != span_archive_detail::host_is_little_endian();
-  }
+  // Reads `in` (which must outlive the archive); reads the endianness byte at once
+  // (defined below, after the primitive load functions it uses).
+  explicit SpanInputArchive(std::string_view in);
 
   template <std::size_t DataSize>
   void loadBinary(void* data, std::size_t size) {
@@ -127,5 +121,23 @@ void CEREAL_LOAD_FUNCTION_NAME(opsledger::SpanInputArchive& ar, BinaryData<T>& b
 }
 
 }  // namespace cereal
+
+namespace opsledger {
+
+inline SpanOutputArchive::SpanOutputArchive(std::string& out)
+    : cereal::OutputArchive<SpanOutputArchive, cereal::AllowEmptyClassElision>(this), out_(out) {
+  std::uint8_t little = 1;  // saveBinary writes every number little-endian
+  (*this)(little);
+}
+
+inline SpanInputArchive::SpanInputArchive(std::string_view in)
+    : cereal::InputArchive<SpanInputArchive, cereal::AllowEmptyClassElision>(this), in_(in) {
+  std::uint8_t little = 0;
+  (*this)(little);
+  if (little > 1) throw cereal::Exception("bad endianness byte");
+  swap_ = (little == 1) != span_archive_detail::host_is_little_endian();
+}
+
+}  // namespace opsledger
 
 CEREAL_SETUP_ARCHIVE_TRAITS(opsledger::SpanInputArchive, opsledger::SpanOutputArchive)

@@ -31,6 +31,8 @@ inline EventMeta meta_of(std::uint64_t seq, const Envelope& e) {
   return EventMeta{seq, e.at_us, e.recorded_at_us, e.actor.kind, e.actor.user_id, e.actor.name, e.request_id,
                    e.request_digest};
 }
+// The views would outlive a temporary Envelope.
+EventMeta meta_of(std::uint64_t seq, Envelope&& e) = delete;
 inline EventMeta meta_of(std::uint64_t seq, const EnvelopeView& e) {
   return EventMeta{seq,        e.at_us,        e.recorded_at_us, e.actor_kind, e.actor_user_id,
                    e.actor_name, e.request_id, e.request_digest};

@@ -122,9 +122,10 @@ TEST_CASE("an unknown event type or a newer version is an error, never a silent 
         Event{WorkspaceRegistered{1, "x"}});
 }
 
-TEST_CASE("a payload written by a big-endian machine decodes to the same event", "[log][golden]") {
-  // cereal's PortableBinary format starts with a byte saying whether the writer was
-  // little-endian and stores numbers in the writer's order; the reader swaps them.
+TEST_CASE("a payload stored big-endian decodes to the same event", "[log][golden]") {
+  // cereal's PortableBinary format starts with a byte saying whether the numbers that
+  // follow are little-endian (1, what cereal writes by default and the codec always
+  // writes) or big-endian (0, cereal's Options::BigEndian); the reader swaps as needed.
   TenantRegistered t;
   t.workspace_id = 0x0102030405060708ULL;
   t.tenant_id = 77;
