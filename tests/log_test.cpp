@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <random>
@@ -350,6 +351,21 @@ TEST_CASE("release_mapped_pages empties the map's resident pages and the data re
   CHECK(resident_kb_of(resolved) == 0);
   CHECK(scan() == first);  // the pages fault back in from the page cache, unchanged
   CHECK(resident_kb_of(resolved) >= 2048 * 4);
+
+  // The directory renamed under the open environment: the mapping is still found (by the
+  // data file's device and inode), though its old path no longer resolves.
+  std::string moved = dir.path() + "-moved";
+  REQUIRE(std::rename(dir.path().c_str(), moved.c_str()) == 0);
+  struct Restore {
+    std::string from, to;
+    ~Restore() { std::rename(from.c_str(), to.c_str()); }
+  } restore{moved, dir.path()};
+  std::string moved_file = moved + "/data.mdb";
+  REQUIRE(::realpath(moved_file.c_str(), resolved));
+  CHECK(resident_kb_of(resolved) >= 2048 * 4);
+  lmdb::release_mapped_pages(env.get());
+  CHECK(resident_kb_of(resolved) == 0);
+  CHECK(scan() == first);
 }
 
 TEST_CASE("the map grows past its initial size by itself", "[log][storage]") {
