@@ -112,10 +112,10 @@ class Cursor {
 // Drops this process's resident pages of `env`'s memory map (madvise MADV_DONTNEED over
 // the mapping of its data file, found in /proc/self/maps). The pages stay in the kernel's
 // page cache and fault back in on the next access, so data read through the map stays
-// valid; only the process's resident set shrinks. Long scans (replay, rebuild, verify) call it every so
-// many events, which bounds their resident memory by what they hold instead of by the
-// log's size. Safe at any time because the engine never opens LMDB with MDB_WRITEMAP:
-// the map is read-only and shared. Best effort: an madvise failure is ignored.
+// valid; only the process's resident set shrinks. Long scans (replay, rebuild, verify)
+// call it every so many events, which bounds their resident memory by what they hold
+// instead of by the log's size. Safe at any time because the engine never opens LMDB with
+// MDB_WRITEMAP: the map is read-only and shared. Best effort: a failure is ignored.
 void release_mapped_pages(MDB_env* env) noexcept;
 // How often the long scans call it: every so many records (events or rows) read, about
 // 6 MiB of log at the mean event size. Measured on the 10M-event benchmark log

@@ -10,9 +10,13 @@
 namespace opsledger {
 
 namespace {
-// Every lmdb::kReleasePagesEvery events a scan drops the mapped pages it has read from its
-// resident set (lmdb::release_mapped_pages).
-constexpr std::uint64_t kReleaseEvery = lmdb::kReleasePagesEvery;
+// Called after each event of a scan: every lmdb::kReleasePagesEvery events, drops the
+// mapped pages read so far from the resident set and reports progress.
+void checkpoint(const lmdb::Txn& txn, std::uint64_t seq, std::uint64_t total, const Progress& progress) {
+  if (seq % lmdb::kReleasePagesEvery != 0) return;
+  lmdb::release_mapped_pages(mdb_txn_env(txn.get()));
+  if (progress) progress(seq, total);
+}
 
 std::uint64_t total_events(const lmdb::Txn& txn, const Dbis& dbis) {
   MDB_stat st;
@@ -52,10 +56,7 @@ ChainCheck verify_chain(const lmdb::Txn& txn, const Dbis& dbis, const Progress& 
     }
     r.last_seq = seq;
     r.last_hash.assign(e.hash);
-    if (seq % kReleaseEvery == 0) {
-      lmdb::release_mapped_pages(mdb_txn_env(txn.get()));
-      if (progress) progress(seq, total);
-    }
+    checkpoint(txn, seq, total, progress);
   }
   if (progress) progress(r.last_seq, total);
   return r;
@@ -77,10 +78,7 @@ std::uint64_t replay_into(const lmdb::Txn& txn, const Dbis& dbis, Store& store, 
       throw DecodeError("seq " + std::to_string(seq) + ": " + e.what());
     }
     last = seq;
-    if (seq % kReleaseEvery == 0) {
-      lmdb::release_mapped_pages(mdb_txn_env(txn.get()));
-      if (progress) progress(seq, total);
-    }
+    checkpoint(txn, seq, total, progress);
   }
   if (progress) progress(last, total);
   return last;

@@ -16,6 +16,7 @@
 #include <cereal/cereal.hpp>
 #include <cereal/details/util.hpp>
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -26,12 +27,7 @@
 namespace opsledger {
 
 namespace span_archive_detail {
-inline bool host_is_little_endian() {
-  const std::uint16_t probe = 1;
-  unsigned char first = 0;
-  std::memcpy(&first, &probe, 1);
-  return first == 1;
-}
+inline constexpr bool kHostIsLittleEndian = std::endian::native == std::endian::little;
 }  // namespace span_archive_detail
 
 class SpanOutputArchive : public cereal::OutputArchive<SpanOutputArchive, cereal::AllowEmptyClassElision> {
@@ -44,7 +40,7 @@ class SpanOutputArchive : public cereal::OutputArchive<SpanOutputArchive, cereal
   template <std::size_t DataSize>
   void saveBinary(const void* data, std::size_t size) {
     const char* p = static_cast<const char*>(data);
-    if (DataSize == 1 || span_archive_detail::host_is_little_endian()) {
+    if constexpr (DataSize == 1 || span_archive_detail::kHostIsLittleEndian) {
       out_.append(p, size);
       return;
     }
@@ -136,7 +132,7 @@ inline SpanInputArchive::SpanInputArchive(std::string_view in)
   std::uint8_t little = 0;
   (*this)(little);
   if (little > 1) throw cereal::Exception("bad endianness byte");
-  swap_ = (little == 1) != span_archive_detail::host_is_little_endian();
+  swap_ = (little == 1) != span_archive_detail::kHostIsLittleEndian;
 }
 
 }  // namespace opsledger
