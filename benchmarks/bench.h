@@ -29,6 +29,7 @@ struct RunConfig {
   std::string self_exe;        // for child processes
   std::string cli_exe;         // the opsledger tool, for the pipe workload
   std::string json_out;        // also write the JSON report to this file
+  std::vector<std::size_t> w1_batches;  // W1's batch sizes; empty: the mode's (1, 16, 256, 4,096)
   // Diagnosis only: the engine of W1, W2 and PIPE commits without fsync, to separate its CPU
   // bound from its disk bound. Such rows say "nosync" and are no comparison with the peers.
   bool engine_nosync = false;

@@ -29,7 +29,7 @@ using opsledger::bench::Section;
 void usage(FILE* to) {
   std::fprintf(to,
                "usage: opsledger_bench [--quick | --smoke] [--json] [--json-out FILE] [--only LIST] [--data-dir DIR]\n"
-               "                       [--keep DIR] [--cli PATH]\n"
+               "                       [--keep DIR] [--cli PATH] [--w1-batches LIST]\n"
                "       opsledger_bench --emit-pipe-input STARTS FILE\n\n"
                "Runs the engine side by side with SQLite, PostgreSQL and raw LMDB and prints the ratios.\n\n"
                "  --quick          small sizes; finishes in under a minute\n"
@@ -40,6 +40,7 @@ void usage(FILE* to) {
                "  --data-dir DIR   where temporary databases go (default: $TMPDIR or /tmp)\n"
                "  --keep DIR       keep W3's generated log in DIR and reuse it on later runs\n"
                "  --cli PATH       the opsledger tool for PIPE (default: the one built beside this)\n"
+               "  --w1-batches LIST  comma-separated batch sizes for W1 (default: 1,16,256,4096)\n"
                "  --engine-nosync  diagnosis only: the engine of W1, W2 and PIPE skips fsync (rows say\n"
                "                   nosync; no comparison with the durable peers)\n"
                "  --emit-pipe-input STARTS FILE   write PIPE's input lines to FILE and exit\n\n"
@@ -91,6 +92,18 @@ int main(int argc, char** argv) {
           return 2;
         }
         cfg.only.insert(id);
+      }
+    } else if (a == "--w1-batches") {
+      std::stringstream ss(value());
+      std::string item;
+      while (std::getline(ss, item, ',')) {
+        char* end = nullptr;
+        unsigned long long n = std::strtoull(item.c_str(), &end, 10);
+        if (item.empty() || *end != '\0' || n == 0 || n > 1000000) {
+          std::fprintf(stderr, "opsledger_bench: --w1-batches takes sizes from 1 to 1,000,000, not %s\n", item.c_str());
+          return 2;
+        }
+        cfg.w1_batches.push_back(static_cast<std::size_t>(n));
       }
     } else if (a == "--data-dir") {
       cfg.data_dir = value();

@@ -48,6 +48,7 @@ Section run_w1(const RunConfig& cfg) {
   s.id = "W1";
   s.title = "dedupe, batched, durable";
   W1Sizes z = sizes_for(cfg);
+  if (!cfg.w1_batches.empty()) z.batches = cfg.w1_batches;
   s.setup =
       "Start requests (restore.execute) over 10,000 identities in 100 tenants (10 workspaces; each tenant its own "
       "ready provider connection, max_concurrent_runs 1,000,000), request i naming a seeded-random identity. "

@@ -4,9 +4,6 @@
 
 #include <array>
 #include <cstring>
-#include <exception>
-#include <system_error>
-#include <thread>
 
 #include "engine/commands.h"
 #include "engine/fields.h"
@@ -144,40 +141,6 @@ ParsedLine parse_line(std::string_view line) {
   // One block for the whole parsed command, freed at once; counted, so that a copy of a
   // part of it that outlives the command keeps it alive.
   return parse_line(line, json::make_shared_resource<json::monotonic_resource>(2 * line.size() + 512));
-}
-
-std::vector<ParsedLine> parse_lines(std::span<const std::string_view> lines) {
-  auto parse_range = [](std::span<const std::string_view> range, std::vector<ParsedLine>& out) {
-    out.reserve(out.size() + range.size());
-    for (auto line : range) out.push_back(parse_line(line));
-  };
-  std::vector<ParsedLine> parsed;
-  constexpr std::size_t kSplitFrom = 256;  // below this a thread costs more than it saves
-  if (lines.size() < kSplitFrom) {
-    parse_range(lines, parsed);
-    return parsed;
-  }
-  std::size_t half = lines.size() / 2;
-  std::vector<ParsedLine> second_half;
-  std::exception_ptr failed;  // only bad_alloc can escape parse_line
-  std::thread second;
-  try {
-    second = std::thread([&] {
-      try {
-        parse_range(lines.subspan(half), second_half);
-      } catch (...) {
-        failed = std::current_exception();
-      }
-    });
-  } catch (const std::system_error&) {
-    parse_range(lines, parsed);  // no thread to be had: all on this one
-    return parsed;
-  }
-  parse_range(lines.first(half), parsed);
-  second.join();
-  if (failed) std::rethrow_exception(failed);
-  for (auto& p : second_half) parsed.push_back(std::move(p));
-  return parsed;
 }
 
 Answer execute_parsed(CommandContext& ctx, const ParsedLine& line) {

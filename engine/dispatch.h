@@ -9,10 +9,8 @@
 #include <boost/json/value.hpp>
 
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "engine/command_context.h"
 #include "engine/start_request.h"
@@ -40,10 +38,6 @@ struct ParsedLine {
 // a batch's lines share).
 ParsedLine parse_line(std::string_view line);
 ParsedLine parse_line(std::string_view line, boost::json::storage_ptr storage);
-
-// Parses `lines` in order; a large batch is split across two threads (the order of the
-// result is the order of `lines` either way).
-std::vector<ParsedLine> parse_lines(std::span<const std::string_view> lines);
 
 // Throws only for storage failures (lmdb::LmdbError) and internal faults; every fault of
 // the command itself is an error answer. Leaves `line` as it was, so a batch that runs

@@ -20,6 +20,7 @@
 #include "engine/command_context.h"
 #include "engine/dispatch.h"
 #include "engine/engine_impl.h"
+#include "engine/parse_ahead.h"
 #include "engine/projection_layout.h"
 #include "events/bytes.h"
 #include "opsledger/engine.h"
@@ -92,13 +93,17 @@ void Engine::Impl::reopen_environment() {
 }
 
 std::vector<std::string> Engine::Impl::run_batch(std::span<const std::string_view> commands) {
-  std::vector<ParsedLine> parsed = parse_lines(commands);
-  return run_parsed_batch(pointers_to(parsed));
+  ParseAhead parsed(commands);
+  return run_parsed_batch(parsed.size(), [&](std::size_t i) -> const ParsedLine& { return parsed.at(i); });
 }
 
 std::vector<std::string> Engine::Impl::run_parsed_batch(std::span<const ParsedLine* const> commands) {
-  std::vector<std::string> answers(commands.size());
-  std::vector<bool> faulted(commands.size(), false);
+  return run_parsed_batch(commands.size(), [&](std::size_t i) -> const ParsedLine& { return *commands[i]; });
+}
+
+std::vector<std::string> Engine::Impl::run_parsed_batch(std::size_t count, const LineAt& line) {
+  std::vector<std::string> answers(count);
+  std::vector<bool> faulted(count, false);
   bool reopened = false;
   for (;;) {
     bool restart = false;
@@ -109,11 +114,12 @@ std::vector<std::string> Engine::Impl::run_parsed_batch(std::span<const ParsedLi
       LmdbStore lmdb_store(txn, dbis);
       BatchStore store(lmdb_store);
       std::uint64_t first_seq = log.tail().seq;
-      for (std::size_t i = 0; i < commands.size(); ++i) {
+      for (std::size_t i = 0; i < count; ++i) {
         if (faulted[i]) continue;
+        const ParsedLine& parsed = line(i);  // outside the try: a parse failure fails the batch
         CommandContext ctx(store, txn, dbis, log, now());
         try {
-          Answer a = execute_parsed(ctx, *commands[i]);
+          Answer a = execute_parsed(ctx, parsed);
           if (options.durability == Durability::nosync) a.mark_nosync();
           answers[i] = render(a);
         } catch (const std::exception& e) {
@@ -261,10 +267,11 @@ std::string Engine::execute(std::string_view command_json) {
 
 std::vector<std::string> Engine::execute_batch(std::span<const std::string_view> commands) {
   try {
-    // Parsed before taking the commit slot: other batches commit meanwhile.
-    std::vector<ParsedLine> parsed = parse_lines(commands);
+    // Parsing starts before the commit slot is ours (other batches commit meanwhile) and
+    // goes on while the batch runs.
+    ParseAhead parsed(commands);
     CommitSlot slot(*impl_);  // a batch is a group of its own
-    return impl_->run_parsed_batch(pointers_to(parsed));
+    return impl_->run_parsed_batch(parsed.size(), [&](std::size_t i) -> const ParsedLine& { return parsed.at(i); });
   } catch (const std::exception& e) {
     return std::vector<std::string>(commands.size(), error_line("io_error", e.what()));
   }

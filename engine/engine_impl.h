@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -40,7 +41,10 @@ struct Engine::Impl {
   // Runs the commands in one write transaction and one commit (growing the map and
   // retrying when it fills); returns one answer per command.
   std::vector<std::string> run_batch(std::span<const std::string_view> commands);
-  // The same for lines parsed beforehand (parse_lines, perhaps on another thread).
+  // The same for lines parsed beforehand, perhaps on another thread: line(i) gives the
+  // i-th of `count`, waiting for it when it is still being parsed (engine/parse_ahead.h).
+  using LineAt = std::function<const ParsedLine&(std::size_t)>;
+  std::vector<std::string> run_parsed_batch(std::size_t count, const LineAt& line);
   std::vector<std::string> run_parsed_batch(std::span<const ParsedLine* const> commands);
   std::string execute(std::string_view command);
   // After MDB_PANIC (a failed meta page write): close and open the environment again.
