@@ -26,7 +26,9 @@ struct Rebuilt {
 // Loads a verified snapshot's tables into the (empty) LMDB tables, in key order.
 void restore_tables(lmdb::Txn& txn, const Dbis& dbis, const MemoryStore& state) {
   for (std::size_t i = 0; i < kTableCount; ++i)
-    for (const auto& [k, v] : state.table(static_cast<Table>(i))) txn.put(dbis.tables[i], k, v, MDB_APPEND);
+    state.table(static_cast<Table>(i)).for_each([&](std::string_view k, std::string_view v) {
+      txn.put(dbis.tables[i], k, v, MDB_APPEND);
+    });
 }
 
 Rebuilt rebuild_once(lmdb::Env& env, const Dbis& dbis, bool from_snapshot, TermProgress& progress) {

@@ -18,11 +18,11 @@ std::optional<Table> first_differing_table(const Store& a, const Store& b) {
     auto t = static_cast<Table>(i);
     MemoryStore x, y;
     a.scan(t, {}, [&](std::string_view k, std::string_view v) {
-      x.table(t).emplace_hint(x.table(t).end(), k, v);
+      x.table(t).put(k, v);
       return true;
     });
     b.scan(t, {}, [&](std::string_view k, std::string_view v) {
-      y.table(t).emplace_hint(y.table(t).end(), k, v);
+      y.table(t).put(k, v);
       return true;
     });
     if (!(x == y)) return t;

@@ -14,44 +14,20 @@ std::string_view table_name(Table t) {
 }
 
 bool MemoryStore::get(Table t, std::string_view key, std::string& out) const {
-  const auto& m = table(t);
-  auto it = m.find(key);
-  if (it == m.end()) return false;
-  out = it->second;
+  auto v = table(t).find(key);
+  if (!v) return false;
+  out.assign(v->data(), v->size());
   return true;
 }
 
-void MemoryStore::put(Table t, std::string_view key, std::string_view value) {
-  auto& m = table(t);
-  // Many tables grow at their end (keys that start with a seq or a new run id): one
-  // comparison with the last key instead of a search.
-  if (m.empty() || std::string_view(m.rbegin()->first) < key) {
-    m.emplace_hint(m.end(), std::string(key), std::string(value));
-    return;
-  }
-  auto it = m.lower_bound(key);  // one search: insert at the hint when absent
-  if (it != m.end() && it->first == key)
-    it->second.assign(value.data(), value.size());
-  else
-    m.emplace_hint(it, std::string(key), std::string(value));
-}
+void MemoryStore::put(Table t, std::string_view key, std::string_view value) { table(t).put(key, value); }
 
-bool MemoryStore::del(Table t, std::string_view key) {
-  auto& m = table(t);
-  auto it = m.find(key);
-  if (it == m.end()) return false;
-  m.erase(it);
-  return true;
-}
+bool MemoryStore::del(Table t, std::string_view key) { return table(t).erase(key); }
 
 void MemoryStore::scan(Table t, std::string_view prefix, const Visitor& visit, std::string_view from) const {
-  const auto& m = table(t);
-  auto it = from.empty() ? m.lower_bound(prefix) : m.lower_bound(from);
-  for (; it != m.end(); ++it) {
-    std::string_view k = it->first;
-    if (k.substr(0, prefix.size()) != prefix) break;
-    if (!visit(k, it->second)) break;
-  }
+  table(t).walk(from.empty() ? prefix : from, [&](std::string_view k, std::string_view v) {
+    return k.substr(0, prefix.size()) == prefix && visit(k, v);
+  });
 }
 
 void MemoryStore::clear() {

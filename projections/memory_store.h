@@ -1,17 +1,18 @@
-// Store held in ordered maps, for replay, rebuild comparison and snapshots.
+// Store held in memory, one OrderedTable per table (projections/ordered_table.h), for
+// replay, rebuild comparison and snapshots.
 #pragma once
 
 #include <array>
-#include <map>
 #include <string>
 
+#include "projections/ordered_table.h"
 #include "projections/store.h"
 
 namespace opsledger {
 
 class MemoryStore final : public Store {
  public:
-  using TableMap = std::map<std::string, std::string, std::less<>>;
+  using TableMap = OrderedTable;
 
   bool get(Table t, std::string_view key, std::string& out) const override;
   void put(Table t, std::string_view key, std::string_view value) override;

@@ -85,9 +85,8 @@ struct SnapshotImage {
         if (!load_flag(ar)) break;
         read_bytes(ar, k);
         read_bytes(ar, v);
-        if (!map.empty() && !(map.rbegin()->first < k)) throw std::runtime_error("keys out of order in " + name);
+        if (!map.append(k, v)) throw std::runtime_error("keys out of order in " + name);
         if (in_digest_order) digester.row(k, v);
-        map.emplace_hint(map.end(), std::move(k), std::move(v));
       }
     }
     if (in_digest_order) restored_digest = digester.finish();

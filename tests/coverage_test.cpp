@@ -971,8 +971,9 @@ TEST_CASE("property: the incremental eligibility table equals a brute-force eval
             expected[key_eligibility(env, key)] = std::string(1, static_cast<char>(*lvl));
             ++eligible_seen;
           }
-      const auto& table = store.table(Table::eligibility);
-      REQUIRE(std::map<std::string, std::string>(table.begin(), table.end()) == expected);
+      std::map<std::string, std::string> table;
+      store.table(Table::eligibility).for_each([&](std::string_view k, std::string_view v) { table.emplace(k, v); });
+      REQUIRE(table == expected);
 
       // 2. The guard equals the model for every customer coverage claim, and for random
       //    claims of every audience and kind; no eligible customer claim lacks coverage.

@@ -1,0 +1,252 @@
+#include "projections/ordered_table.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <tuple>
+
+namespace opsledger {
+namespace {
+
+constexpr std::size_t kHeaderBytes = 8;  // u32 key size, u32 value size
+
+std::uint32_t read_u32(const char* p) {
+  std::uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+std::size_t entry_size(std::string_view key, std::string_view value) {
+  return kHeaderBytes + key.size() + value.size();
+}
+
+}  // namespace
+
+std::string_view OrderedTable::Leaf::key(std::size_t i) const {
+  const char* p = bytes.data() + offsets[i];
+  return {p + kHeaderBytes, read_u32(p)};
+}
+
+std::string_view OrderedTable::Leaf::value(std::size_t i) const {
+  const char* p = bytes.data() + offsets[i];
+  return {p + kHeaderBytes + read_u32(p), read_u32(p + 4)};
+}
+
+std::size_t OrderedTable::Leaf::entry_bytes(std::size_t i) const {
+  const char* p = bytes.data() + offsets[i];
+  return kHeaderBytes + read_u32(p) + read_u32(p + 4);
+}
+
+std::size_t OrderedTable::Leaf::lower_bound(std::string_view k, bool after) const {
+  std::size_t lo = 0, hi = offsets.size();
+  while (lo < hi) {
+    std::size_t mid = lo + (hi - lo) / 2;
+    int c = key(mid).compare(k);
+    if (c < 0 || (after && c == 0))
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+std::uint32_t OrderedTable::Leaf::write(std::string_view k, std::string_view v) {
+  constexpr std::size_t kMax = std::numeric_limits<std::uint32_t>::max();
+  std::size_t size = entry_size(k, v);
+  if (k.size() > kMax || v.size() > kMax || bytes.size() + size > kMax)
+    throw std::length_error("a projection row of 4 GiB or more");
+  auto offset = static_cast<std::uint32_t>(bytes.size());
+  char header[kHeaderBytes];
+  auto ks = static_cast<std::uint32_t>(k.size()), vs = static_cast<std::uint32_t>(v.size());
+  std::memcpy(header, &ks, 4);
+  std::memcpy(header + 4, &vs, 4);
+  bytes.append(header, kHeaderBytes);
+  bytes.append(k);
+  bytes.append(v);
+  live += size;
+  return offset;
+}
+
+void OrderedTable::Leaf::insert(std::size_t at, std::string_view k, std::string_view v) {
+  std::uint32_t offset = write(k, v);
+  offsets.insert(offsets.begin() + static_cast<std::ptrdiff_t>(at), offset);
+}
+
+void OrderedTable::Leaf::keep_only(std::size_t from, std::size_t to) {
+  std::string kept;
+  std::vector<std::uint32_t> kept_offsets;
+  std::size_t size = 0;
+  for (std::size_t i = from; i < to; ++i) size += entry_bytes(i);
+  kept.reserve(std::max(kLeafBytes, size));
+  kept_offsets.reserve(to - from);
+  for (std::size_t i = from; i < to; ++i) {
+    kept_offsets.push_back(static_cast<std::uint32_t>(kept.size()));
+    kept.append(bytes.data() + offsets[i], entry_bytes(i));
+  }
+  bytes.swap(kept);
+  offsets.swap(kept_offsets);
+  live = size;
+}
+
+void OrderedTable::Leaf::move_tail(std::size_t from, Leaf& into) {
+  for (std::size_t i = from; i < count(); ++i) into.offsets.push_back(into.write(key(i), value(i)));
+  keep_only(0, from);
+}
+
+OrderedTable::OrderedTable(const OrderedTable& o) : size_(o.size_) {
+  for (const auto& [fence, leaf] : o.leaves_) leaves_.emplace_hint(leaves_.end(), fence, std::make_unique<Leaf>(*leaf));
+}
+
+OrderedTable& OrderedTable::operator=(const OrderedTable& o) {
+  if (this != &o) *this = OrderedTable(o);
+  return *this;
+}
+
+OrderedTable::Leaves::const_iterator OrderedTable::leaf_for(std::string_view k) const {
+  return std::prev(leaves_.upper_bound(k));  // the first fence is "", which no key precedes
+}
+
+OrderedTable::Leaves::iterator OrderedTable::leaf_for(std::string_view k) {
+  return std::prev(leaves_.upper_bound(k));
+}
+
+std::optional<std::string_view> OrderedTable::find(std::string_view k) const {
+  if (leaves_.empty()) return std::nullopt;
+  const Leaf& leaf = *leaf_for(k)->second;
+  std::size_t at = leaf.lower_bound(k);
+  if (at == leaf.count() || leaf.key(at) != k) return std::nullopt;
+  return leaf.value(at);
+}
+
+std::pair<OrderedTable::Leaves::iterator, std::size_t> OrderedTable::make_room(Leaves::iterator it, std::size_t at,
+                                                                                 std::string_view k,
+                                                                                 std::size_t bytes) {
+  Leaf& leaf = *it->second;
+  std::size_t n = leaf.count();
+  std::size_t garbage = leaf.bytes.size() - leaf.live;
+  // Compacting pays when it frees a good part of the leaf; a leaf with no rows is only
+  // garbage, and a row too large for any leaf goes into an empty one alone.
+  if (n == 0 || (garbage >= kLeafBytes / 4 && leaf.live + bytes <= kLeafBytes)) {
+    leaf.keep_only(0, n);
+    return {it, at};
+  }
+  auto fresh = std::make_unique<Leaf>();
+  fresh->bytes.reserve(kLeafBytes);
+  if (at == n) {
+    // After every key of the leaf (and before the next fence): a new leaf of its own, so a
+    // table written in key order fills its leaves.
+    auto next = leaves_.emplace_hint(std::next(it), std::string(k), std::move(fresh));
+    return {next, 0};
+  }
+  // Split in the middle: [0, mid) stay, [mid, n) move to a new leaf fenced by key(mid).
+  // The new key sorts before key(at), so at == mid goes at the end of the left half.
+  std::size_t mid = n / 2;
+  std::string fence(leaf.key(mid));
+  leaf.move_tail(mid, *fresh);
+  auto right = leaves_.emplace_hint(std::next(it), std::move(fence), std::move(fresh));
+  if (at <= mid) return {it, at};
+  return {right, at - mid};
+}
+
+void OrderedTable::put(std::string_view k, std::string_view v) {
+  ++changes_;
+  if (leaves_.empty()) {
+    auto first = std::make_unique<Leaf>();
+    first->bytes.reserve(kLeafBytes);
+    leaves_.emplace(std::string(), std::move(first));
+  }
+  // Most tables that grow, grow at their end: try the last leaf first.
+  auto it = std::prev(leaves_.end());
+  std::size_t at;
+  const Leaf& last = *it->second;
+  if (last.count() > 0 && last.key(last.count() - 1) < k) {
+    at = last.count();
+  } else {
+    it = leaf_for(k);
+    Leaf& leaf = *it->second;
+    at = leaf.lower_bound(k);
+    if (at < leaf.count() && leaf.key(at) == k) {
+      std::string_view old = leaf.value(at);
+      if (old.size() == v.size()) {
+        if (!v.empty()) std::memcpy(const_cast<char*>(old.data()), v.data(), v.size());
+        return;
+      }
+      // Another size: the old entry becomes garbage and the row is inserted again.
+      leaf.live -= leaf.entry_bytes(at);
+      leaf.offsets.erase(leaf.offsets.begin() + static_cast<std::ptrdiff_t>(at));
+      --size_;
+    }
+  }
+  std::size_t bytes = entry_size(k, v);
+  if (it->second->bytes.size() + bytes > kLeafBytes) std::tie(it, at) = make_room(it, at, k, bytes);
+  it->second->insert(at, k, v);
+  ++size_;
+}
+
+bool OrderedTable::append(std::string_view k, std::string_view v) {
+  if (size_ > 0) {
+    const Leaf& last = *std::prev(leaves_.end())->second;  // never empty while the table is not
+    if (!(last.key(last.count() - 1) < k)) return false;
+  }
+  put(k, v);
+  return true;
+}
+
+bool OrderedTable::erase(std::string_view k) {
+  if (leaves_.empty()) return false;
+  auto it = leaf_for(k);
+  Leaf& leaf = *it->second;
+  std::size_t at = leaf.lower_bound(k);
+  if (at == leaf.count() || leaf.key(at) != k) return false;
+  ++changes_;
+  leaf.live -= leaf.entry_bytes(at);
+  leaf.offsets.erase(leaf.offsets.begin() + static_cast<std::ptrdiff_t>(at));
+  --size_;
+  after_removal(it);
+  return true;
+}
+
+// Drops a leaf left empty (the first stays: its fence is ""), and merges a leaf under a
+// quarter full with the next when the two fit in three quarters of one.
+void OrderedTable::after_removal(Leaves::iterator it) {
+  Leaf& leaf = *it->second;
+  if (leaf.count() == 0 && it != leaves_.begin()) {
+    leaves_.erase(it);
+    return;
+  }
+  if (leaf.live * 4 >= kLeafBytes) return;
+  auto next = std::next(it);
+  if (next == leaves_.end() || (leaf.live + next->second->live) * 4 > kLeafBytes * 3) return;
+  leaf.keep_only(0, leaf.count());
+  next->second->move_tail(0, leaf);
+  leaves_.erase(next);
+}
+
+void OrderedTable::clear() {
+  ++changes_;
+  leaves_.clear();
+  size_ = 0;
+}
+
+bool OrderedTable::operator==(const OrderedTable& o) const {
+  if (size_ != o.size_) return false;
+  auto a = leaves_.begin(), b = o.leaves_.begin();
+  std::size_t i = 0, j = 0;
+  for (std::size_t row = 0; row < size_; ++row) {
+    while (i == a->second->count()) {
+      ++a;
+      i = 0;
+    }
+    while (j == b->second->count()) {
+      ++b;
+      j = 0;
+    }
+    if (a->second->key(i) != b->second->key(j) || a->second->value(i) != b->second->value(j)) return false;
+    ++i;
+    ++j;
+  }
+  return true;
+}
+
+}  // namespace opsledger

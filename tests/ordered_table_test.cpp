@@ -1,0 +1,234 @@
+// The in-memory table (projections/ordered_table.h) against std::map as the model: random
+// streams of puts, rewrites of other sizes, erases, appends and walks that change the
+// table, in the key patterns the projections write (ascending, clustered by prefix,
+// random, descending), with rows from empty to larger than a leaf.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "events/bytes.h"
+#include "projections/memory_store.h"
+#include "projections/ordered_table.h"
+
+using namespace opsledger;
+
+namespace {
+
+using Model = std::map<std::string, std::string, std::less<>>;
+
+std::vector<std::pair<std::string, std::string>> rows_of(const OrderedTable& t) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  t.for_each([&](std::string_view k, std::string_view v) { rows.emplace_back(k, v); });
+  return rows;
+}
+
+void require_same(const OrderedTable& t, const Model& m) {
+  REQUIRE(t.size() == m.size());
+  REQUIRE(t.empty() == m.empty());
+  auto rows = rows_of(t);
+  REQUIRE(rows == std::vector<std::pair<std::string, std::string>>(m.begin(), m.end()));
+  // walk from "" sees the same rows
+  std::vector<std::pair<std::string, std::string>> walked;
+  t.walk("", [&](std::string_view k, std::string_view v) {
+    walked.emplace_back(k, v);
+    return true;
+  });
+  REQUIRE(walked == rows);
+}
+
+class Keys {
+ public:
+  Keys(int pattern, std::mt19937_64& rng) : pattern_(pattern), rng_(rng) {}
+  std::string next() {
+    switch (pattern_) {
+      case 0:  // ascending seq, as run_touches and events
+        return be64(++n_) + be64(rng_() % 50);
+      case 1:  // clustered: a prefix then an id, as workspace_runs or coverage
+        return be64(rng_() % 12) + be64(rng_() % 400);
+      case 2: {  // random text of random length, as request ids
+        std::string k(1 + rng_() % 40, 'a');
+        for (auto& c : k) c = static_cast<char>('a' + rng_() % 3);
+        return k;
+      }
+      default:  // descending
+        return be64(1000000 - ++n_);
+    }
+  }
+
+ private:
+  int pattern_;
+  std::mt19937_64& rng_;
+  std::uint64_t n_ = 0;
+};
+
+std::string value_of(std::mt19937_64& rng) {
+  std::size_t size;
+  switch (rng() % 10) {
+    case 0:
+      size = 0;
+      break;
+    case 1:
+      size = OrderedTable::kLeafBytes + rng() % 6000;  // larger than a leaf
+      break;
+    case 2:
+      size = 300 + rng() % 1200;
+      break;
+    default:
+      size = rng() % 48;
+  }
+  return std::string(size, static_cast<char>('A' + rng() % 26));
+}
+
+}  // namespace
+
+TEST_CASE("an ordered table holds what std::map holds, in the same order", "[store][ordered_table]") {
+  auto pattern = GENERATE(0, 1, 2, 3);
+  auto seed = GENERATE(1u, 2u, 3u);
+  CAPTURE(pattern, seed);
+  std::mt19937_64 rng(seed * 7919 + static_cast<unsigned>(pattern));
+  Keys keys(pattern, rng);
+  OrderedTable table;
+  Model model;
+  std::vector<std::string> known;
+  for (int step = 0; step < 6000; ++step) {
+    CAPTURE(step);
+    unsigned op = rng() % 100;
+    if (op < 55 || known.empty()) {  // insert a new or existing key
+      std::string k = keys.next();
+      std::string v = value_of(rng);
+      table.put(k, v);
+      model[k] = v;
+      known.push_back(k);
+    } else if (op < 70) {  // rewrite a known key, often with another size
+      const std::string& k = known[rng() % known.size()];
+      std::string v = value_of(rng);
+      table.put(k, v);
+      model[k] = v;
+    } else if (op < 90) {  // erase a known key (perhaps erased already)
+      const std::string& k = known[rng() % known.size()];
+      CHECK(table.erase(k) == (model.erase(k) == 1));
+    } else if (op < 95) {  // append: only past the last key
+      std::string k = keys.next();
+      bool past_last = model.empty() || model.rbegin()->first < k;
+      CHECK(table.append(k, "appended") == past_last);
+      if (past_last) model[k] = "appended";
+      known.push_back(k);
+    } else {  // find known and unknown keys
+      const std::string& k = known[rng() % known.size()];
+      auto got = table.find(k);
+      auto want = model.find(k);
+      REQUIRE(got.has_value() == (want != model.end()));
+      if (got) CHECK(*got == want->second);
+      CHECK(table.find(k + '\xff').has_value() == (model.count(k + '\xff') == 1));
+    }
+    if (step % 500 == 0) require_same(table, model);
+  }
+  require_same(table, model);
+
+  SECTION("a walk from any key starts at the first key not below it") {
+    for (int i = 0; i < 200; ++i) {
+      std::string from = keys.next();
+      auto want = model.lower_bound(from);
+      std::optional<std::string> first;
+      table.walk(from, [&](std::string_view k, std::string_view) {
+        first = std::string(k);
+        return false;
+      });
+      if (want == model.end())
+        CHECK_FALSE(first);
+      else
+        CHECK(first == want->first);
+    }
+  }
+  SECTION("a walk whose visitor erases and inserts goes on after the key it visited") {
+    std::vector<std::string> visited;
+    table.walk("", [&](std::string_view k, std::string_view) {
+      visited.emplace_back(k);
+      std::string key(k);
+      // erase this row and the next; insert a row before this one (never visited)
+      table.erase(key);
+      model.erase(key);
+      auto next = model.upper_bound(key);
+      if (next != model.end()) {
+        table.erase(next->first);
+        model.erase(next);
+      }
+      if (!key.empty() && key.back() != '\0') {
+        std::string before = key.substr(0, key.size() - 1) + static_cast<char>(key.back() - 1) + "~";
+        if (before < key) {
+          table.put(before, "x");
+          model[before] = "x";
+        }
+      }
+      return true;
+    });
+    REQUIRE(std::is_sorted(visited.begin(), visited.end()));
+    REQUIRE(std::adjacent_find(visited.begin(), visited.end()) == visited.end());
+    require_same(table, model);
+  }
+  SECTION("copies are equal and independent; clear empties") {
+    OrderedTable copy = table;
+    CHECK(copy == table);
+    copy.put("\x01new key", "v");
+    CHECK_FALSE(copy == table);
+    require_same(table, model);
+    table.clear();
+    CHECK(table.empty());
+    CHECK(rows_of(table).empty());
+    CHECK_FALSE(table.find("\x01new key"));
+    table.put("k", "v");
+    CHECK(table.find("k") == std::optional<std::string_view>("v"));
+  }
+}
+
+TEST_CASE("an ordered table erased down to nothing and filled again", "[store][ordered_table]") {
+  OrderedTable table;
+  Model model;
+  for (std::uint64_t i = 0; i < 20000; ++i) {
+    table.put(be64(i), std::string(i % 90, 'v'));
+    model[be64(i)] = std::string(i % 90, 'v');
+  }
+  require_same(table, model);
+  for (std::uint64_t i = 0; i < 20000; i += 2) {  // every other row, then the rest backwards
+    REQUIRE(table.erase(be64(i)));
+    model.erase(be64(i));
+  }
+  require_same(table, model);
+  for (std::uint64_t i = 20000; i-- > 0;) {
+    CHECK(table.erase(be64(i)) == (i % 2 == 1));
+  }
+  CHECK(table.empty());
+  CHECK(rows_of(table).empty());
+  CHECK_FALSE(table.erase(be64(1)));
+  for (std::uint64_t i = 0; i < 100; ++i) REQUIRE(table.append(be64(i), "again"));
+  CHECK(table.size() == 100);
+  CHECK_FALSE(table.append(be64(50), "out of order"));
+  CHECK(table.size() == 100);
+}
+
+TEST_CASE("a memory store scans a prefix from a key as the LMDB store does", "[store][ordered_table]") {
+  MemoryStore s;
+  for (std::uint64_t ws = 1; ws <= 3; ++ws)
+    for (std::uint64_t run = 1; run <= 500; ++run) s.put(Table::workspace_runs, be64(ws) + be64(run), {});
+  std::vector<std::uint64_t> runs;
+  s.scan(
+      Table::workspace_runs, be64(2),
+      [&](std::string_view k, std::string_view) {
+        runs.push_back(get_be64(k, 8));
+        return true;
+      },
+      be64(2) + be64(498));
+  CHECK(runs == std::vector<std::uint64_t>{498, 499, 500});
+  std::size_t all = 0;
+  s.scan(Table::workspace_runs, be64(3), [&](std::string_view, std::string_view) {
+    ++all;
+    return true;
+  });
+  CHECK(all == 500);
+  CHECK(s.table(Table::workspace_runs).size() == 1500);
+}
