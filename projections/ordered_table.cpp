@@ -73,25 +73,25 @@ void OrderedTable::Leaf::insert(std::size_t at, std::string_view k, std::string_
   offsets.insert(offsets.begin() + static_cast<std::ptrdiff_t>(at), offset);
 }
 
-void OrderedTable::Leaf::keep_only(std::size_t from, std::size_t to) {
-  std::string kept;
-  std::vector<std::uint32_t> kept_offsets;
-  std::size_t size = 0;
-  for (std::size_t i = from; i < to; ++i) size += entry_bytes(i);
-  kept.reserve(std::max(kLeafBytes, size));
-  kept_offsets.reserve(to - from);
+void OrderedTable::Leaf::keep_only(std::size_t from, std::size_t to, std::string& scratch) {
+  scratch.clear();
   for (std::size_t i = from; i < to; ++i) {
-    kept_offsets.push_back(static_cast<std::uint32_t>(kept.size()));
-    kept.append(bytes.data() + offsets[i], entry_bytes(i));
+    std::size_t size = entry_bytes(i);
+    std::uint32_t offset = offsets[i];
+    offsets[i - from] = static_cast<std::uint32_t>(scratch.size());  // i - from <= i: read before written
+    scratch.append(bytes.data() + offset, size);
   }
-  bytes.swap(kept);
-  offsets.swap(kept_offsets);
-  live = size;
+  offsets.resize(to - from);
+  bytes.assign(scratch);
+  live = scratch.size();
 }
 
 void OrderedTable::Leaf::move_tail(std::size_t from, Leaf& into) {
-  for (std::size_t i = from; i < count(); ++i) into.offsets.push_back(into.write(key(i), value(i)));
-  keep_only(0, from);
+  for (std::size_t i = from; i < count(); ++i) {
+    live -= entry_bytes(i);
+    into.offsets.push_back(into.write(key(i), value(i)));
+  }
+  offsets.resize(from);
 }
 
 OrderedTable::OrderedTable(const OrderedTable& o) : size_(o.size_) {
@@ -128,7 +128,7 @@ std::pair<OrderedTable::Leaves::iterator, std::size_t> OrderedTable::make_room(L
   // Compacting pays when it frees a good part of the leaf; a leaf with no rows is only
   // garbage, and a row too large for any leaf goes into an empty one alone.
   if (n == 0 || (garbage >= kLeafBytes / 4 && leaf.live + bytes <= kLeafBytes)) {
-    leaf.keep_only(0, n);
+    leaf.keep_only(0, n, scratch_);
     return {it, at};
   }
   auto fresh = std::make_unique<Leaf>();
@@ -140,13 +140,15 @@ std::pair<OrderedTable::Leaves::iterator, std::size_t> OrderedTable::make_room(L
     return {next, 0};
   }
   // Split in the middle: [0, mid) stay, [mid, n) move to a new leaf fenced by key(mid).
-  // The new key sorts before key(at), so at == mid goes at the end of the left half.
+  // The new key sorts before key(at), so at == mid goes at the end of the left half, which
+  // is then compacted first (its buffer still holds the moved rows).
   std::size_t mid = n / 2;
   std::string fence(leaf.key(mid));
   leaf.move_tail(mid, *fresh);
   auto right = leaves_.emplace_hint(std::next(it), std::move(fence), std::move(fresh));
-  if (at <= mid) return {it, at};
-  return {right, at - mid};
+  if (at > mid) return {right, at - mid};
+  leaf.keep_only(0, mid, scratch_);
+  return {it, at};
 }
 
 void OrderedTable::put(std::string_view k, std::string_view v) {
@@ -218,7 +220,7 @@ void OrderedTable::after_removal(Leaves::iterator it) {
   if (leaf.live * 4 >= kLeafBytes) return;
   auto next = std::next(it);
   if (next == leaves_.end() || (leaf.live + next->second->live) * 4 > kLeafBytes * 3) return;
-  leaf.keep_only(0, leaf.count());
+  leaf.keep_only(0, leaf.count(), scratch_);
   next->second->move_tail(0, leaf);
   leaves_.erase(next);
 }

@@ -78,9 +78,11 @@ class OrderedTable {
     // Appends an entry to `bytes`; returns its offset.
     std::uint32_t write(std::string_view key, std::string_view value);
     void insert(std::size_t at, std::string_view key, std::string_view value);
-    // Rewrites `bytes` with only the entries [from, to), in order.
-    void keep_only(std::size_t from, std::size_t to);
-    // Moves the entries [from, count()) into `into` (appended there, in order).
+    // Rewrites `bytes` with only the entries [from, to), in order, through `scratch`
+    // (no allocation once both have grown to a leaf's size).
+    void keep_only(std::size_t from, std::size_t to, std::string& scratch);
+    // Moves the entries [from, count()) into `into` (appended there, in order); their
+    // bytes here become garbage.
     void move_tail(std::size_t from, Leaf& into);
   };
   using Leaves = std::map<std::string, std::unique_ptr<Leaf>, std::less<>>;
@@ -97,6 +99,7 @@ class OrderedTable {
   Leaves leaves_;
   std::size_t size_ = 0;
   std::uint64_t changes_ = 0;  // lets a walk notice that its visitor changed the table
+  std::string scratch_;        // for compacting a leaf
 };
 
 template <class Visit>
