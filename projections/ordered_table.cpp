@@ -1,10 +1,15 @@
 #include "projections/ordered_table.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <stdexcept>
 #include <tuple>
+#include <utility>
 
 namespace opsledger {
 namespace {
@@ -23,18 +28,65 @@ std::size_t entry_size(std::string_view key, std::string_view value) {
 
 }  // namespace
 
+void OrderedTable::BlockPool::Free::operator()(char* p) const { std::free(p); }
+
+char* OrderedTable::BlockPool::take() {
+  if (!free_.empty()) {
+    char* block = free_.back();
+    free_.pop_back();
+    return block;
+  }
+  if (carved_ == chunk_blocks_) {
+    std::size_t blocks = chunk_blocks_ == 0 ? kFirstChunkBlocks : std::min(2 * chunk_blocks_, kLargestChunkBlocks);
+    std::size_t size = blocks * kLeafBytes;
+    constexpr std::size_t kHugePage = kLargestChunkBlocks * kLeafBytes;
+    void* p = nullptr;
+    if (posix_memalign(&p, size == kHugePage ? kHugePage : kLeafBytes, size) != 0) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    if (size == kHugePage) madvise(p, size, MADV_HUGEPAGE);  // advice only: failure changes nothing
+#endif
+    chunks_.emplace_back(static_cast<char*>(p));
+    chunk_blocks_ = blocks;
+    carved_ = 0;
+  }
+  return chunks_.back().get() + kLeafBytes * carved_++;
+}
+
+OrderedTable::Leaf::Leaf(BlockPool& p) : pool(p), data(p.take()), capacity(kLeafBytes) {
+  offsets.reserve(kLeafBytes / 32);
+}
+
+OrderedTable::Leaf::Leaf(const Leaf& o, BlockPool& p) : Leaf(p) {
+  if (o.used > capacity) {
+    pool.give(data);
+    data = new char[o.used];
+    capacity = o.used;
+  }
+  if (o.used) std::memcpy(data, o.data, o.used);
+  used = o.used;
+  offsets = o.offsets;
+  live = o.live;
+}
+
+OrderedTable::Leaf::~Leaf() {
+  if (capacity == kLeafBytes)
+    pool.give(data);
+  else
+    delete[] data;
+}
+
 std::string_view OrderedTable::Leaf::key(std::size_t i) const {
-  const char* p = bytes.data() + offsets[i];
+  const char* p = data + offsets[i];
   return {p + kHeaderBytes, read_u32(p)};
 }
 
 std::string_view OrderedTable::Leaf::value(std::size_t i) const {
-  const char* p = bytes.data() + offsets[i];
+  const char* p = data + offsets[i];
   return {p + kHeaderBytes + read_u32(p), read_u32(p + 4)};
 }
 
 std::size_t OrderedTable::Leaf::entry_bytes(std::size_t i) const {
-  const char* p = bytes.data() + offsets[i];
+  const char* p = data + offsets[i];
   return kHeaderBytes + read_u32(p) + read_u32(p + 4);
 }
 
@@ -54,16 +106,27 @@ std::size_t OrderedTable::Leaf::lower_bound(std::string_view k, bool after) cons
 std::uint32_t OrderedTable::Leaf::write(std::string_view k, std::string_view v) {
   constexpr std::size_t kMax = std::numeric_limits<std::uint32_t>::max();
   std::size_t size = entry_size(k, v);
-  if (k.size() > kMax || v.size() > kMax || bytes.size() + size > kMax)
-    throw std::length_error("a projection row of 4 GiB or more");
-  auto offset = static_cast<std::uint32_t>(bytes.size());
-  char header[kHeaderBytes];
+  if (k.size() > kMax || v.size() > kMax || used + size > kMax)
+    throw std::length_error("a projection leaf of 4 GiB or more");
+  if (used + size > capacity) {  // only a row larger than a leaf gets here
+    std::size_t grown = std::min<std::size_t>(std::max<std::size_t>(used + size, 2 * std::size_t{capacity}), kMax);
+    char* bigger = new char[grown];
+    if (used) std::memcpy(bigger, data, used);
+    if (capacity == kLeafBytes)
+      pool.give(data);
+    else
+      delete[] data;
+    data = bigger;
+    capacity = static_cast<std::uint32_t>(grown);
+  }
+  std::uint32_t offset = used;
   auto ks = static_cast<std::uint32_t>(k.size()), vs = static_cast<std::uint32_t>(v.size());
-  std::memcpy(header, &ks, 4);
-  std::memcpy(header + 4, &vs, 4);
-  bytes.append(header, kHeaderBytes);
-  bytes.append(k);
-  bytes.append(v);
+  char* p = data + used;
+  std::memcpy(p, &ks, 4);
+  std::memcpy(p + 4, &vs, 4);
+  if (!k.empty()) std::memcpy(p + kHeaderBytes, k.data(), k.size());
+  if (!v.empty()) std::memcpy(p + kHeaderBytes + k.size(), v.data(), v.size());
+  used += static_cast<std::uint32_t>(size);
   live += size;
   return offset;
 }
@@ -79,10 +142,11 @@ void OrderedTable::Leaf::keep_only(std::size_t from, std::size_t to, std::string
     std::size_t size = entry_bytes(i);
     std::uint32_t offset = offsets[i];
     offsets[i - from] = static_cast<std::uint32_t>(scratch.size());  // i - from <= i: read before written
-    scratch.append(bytes.data() + offset, size);
+    scratch.append(data + offset, size);
   }
   offsets.resize(to - from);
-  bytes.assign(scratch);
+  if (!scratch.empty()) std::memcpy(data, scratch.data(), scratch.size());  // never more than `used`
+  used = static_cast<std::uint32_t>(scratch.size());
   live = scratch.size();
 }
 
@@ -95,7 +159,23 @@ void OrderedTable::Leaf::move_tail(std::size_t from, Leaf& into) {
 }
 
 OrderedTable::OrderedTable(const OrderedTable& o) : size_(o.size_) {
-  for (const auto& [fence, leaf] : o.leaves_) leaves_.emplace_hint(leaves_.end(), fence, std::make_unique<Leaf>(*leaf));
+  if (o.leaves_.empty()) return;
+  pool_ = std::make_unique<BlockPool>();
+  for (const auto& [fence, leaf] : o.leaves_)
+    leaves_.emplace_hint(leaves_.end(), fence, std::make_unique<Leaf>(*leaf, *pool_));
+}
+
+// The leaves go before the pool their blocks belong to.
+OrderedTable& OrderedTable::operator=(OrderedTable&& o) noexcept {
+  if (this != &o) {
+    leaves_.clear();
+    pool_ = std::move(o.pool_);
+    leaves_ = std::move(o.leaves_);
+    size_ = std::exchange(o.size_, 0);
+    ++changes_;
+    scratch_ = std::move(o.scratch_);
+  }
+  return *this;
 }
 
 OrderedTable& OrderedTable::operator=(const OrderedTable& o) {
@@ -124,15 +204,14 @@ std::pair<OrderedTable::Leaves::iterator, std::size_t> OrderedTable::make_room(L
                                                                                  std::size_t bytes) {
   Leaf& leaf = *it->second;
   std::size_t n = leaf.count();
-  std::size_t garbage = leaf.bytes.size() - leaf.live;
+  std::size_t garbage = leaf.used - leaf.live;
   // Compacting pays when it frees a good part of the leaf; a leaf with no rows is only
   // garbage, and a row too large for any leaf goes into an empty one alone.
   if (n == 0 || (garbage >= kLeafBytes / 4 && leaf.live + bytes <= kLeafBytes)) {
     leaf.keep_only(0, n, scratch_);
     return {it, at};
   }
-  auto fresh = std::make_unique<Leaf>();
-  fresh->bytes.reserve(kLeafBytes);
+  auto fresh = std::make_unique<Leaf>(*pool_);
   if (at == n) {
     // After every key of the leaf (and before the next fence): a new leaf of its own, so a
     // table written in key order fills its leaves.
@@ -154,9 +233,8 @@ std::pair<OrderedTable::Leaves::iterator, std::size_t> OrderedTable::make_room(L
 void OrderedTable::put(std::string_view k, std::string_view v) {
   ++changes_;
   if (leaves_.empty()) {
-    auto first = std::make_unique<Leaf>();
-    first->bytes.reserve(kLeafBytes);
-    leaves_.emplace(std::string(), std::move(first));
+    if (!pool_) pool_ = std::make_unique<BlockPool>();
+    leaves_.emplace(std::string(), std::make_unique<Leaf>(*pool_));
   }
   // Most tables that grow, grow at their end: try the last leaf first.
   auto it = std::prev(leaves_.end());
@@ -181,7 +259,7 @@ void OrderedTable::put(std::string_view k, std::string_view v) {
     }
   }
   std::size_t bytes = entry_size(k, v);
-  if (it->second->bytes.size() + bytes > kLeafBytes) std::tie(it, at) = make_room(it, at, k, bytes);
+  if (it->second->used + bytes > kLeafBytes) std::tie(it, at) = make_room(it, at, k, bytes);
   it->second->insert(at, k, v);
   ++size_;
 }
@@ -228,6 +306,7 @@ void OrderedTable::after_removal(Leaves::iterator it) {
 void OrderedTable::clear() {
   ++changes_;
   leaves_.clear();
+  pool_.reset();  // the memory goes back to the heap
   size_ = 0;
 }
 
