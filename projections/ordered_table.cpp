@@ -26,6 +26,16 @@ std::size_t entry_size(std::string_view key, std::string_view value) {
   return kHeaderBytes + key.size() + value.size();
 }
 
+// The shortest fence between two leaves: a key greater than `below` (the last key on the
+// left) and no greater than `above` (the first on the right): `above` cut one byte past
+// the prefix the two share. Short fences keep the fence tree's keys inline (a std::string
+// holds up to 15 bytes without a heap block): a seq-keyed table's fences are 6 or 7 bytes.
+std::string separator(std::string_view below, std::string_view above) {
+  std::size_t shared = 0;
+  while (shared < below.size() && shared < above.size() && below[shared] == above[shared]) ++shared;
+  return std::string(above.substr(0, shared + 1));
+}
+
 }  // namespace
 
 void OrderedTable::BlockPool::Free::operator()(char* p) const { std::free(p); }
@@ -215,17 +225,21 @@ std::pair<OrderedTable::Leaves::iterator, std::size_t> OrderedTable::make_room(L
   if (at == n) {
     // After every key of the leaf (and before the next fence): a new leaf of its own, so a
     // table written in key order fills its leaves.
-    auto next = leaves_.emplace_hint(std::next(it), std::string(k), std::move(fresh));
+    auto next = leaves_.emplace_hint(std::next(it), separator(leaf.key(n - 1), k), std::move(fresh));
     return {next, 0};
   }
-  // Split in the middle: [0, mid) stay, [mid, n) move to a new leaf fenced by key(mid).
-  // The new key sorts before key(at), so at == mid goes at the end of the left half, which
-  // is then compacted first (its buffer still holds the moved rows).
+  // Split in the middle: [0, mid) stay, [mid, n) move to a new leaf fenced between key(mid
+  // - 1) and key(mid) (a leaf of one row keeps nothing; the right one is fenced by its
+  // key). The new key sorts before key(at): with at < mid it sorts below the fence, with
+  // at > mid above it, and with at == mid the fence decides — the left half's end or the
+  // right half's start. The left half is compacted before it takes the row (its buffer
+  // still holds the moved rows).
   std::size_t mid = n / 2;
-  std::string fence(leaf.key(mid));
+  std::string fence = mid == 0 ? std::string(leaf.key(0)) : separator(leaf.key(mid - 1), leaf.key(mid));
+  bool goes_right = at > mid || (at == mid && std::string_view(fence) <= k);
   leaf.move_tail(mid, *fresh);
   auto right = leaves_.emplace_hint(std::next(it), std::move(fence), std::move(fresh));
-  if (at > mid) return {right, at - mid};
+  if (goes_right) return {right, at - mid};
   leaf.keep_only(0, mid, scratch_);
   return {it, at};
 }
@@ -308,6 +322,34 @@ void OrderedTable::clear() {
   leaves_.clear();
   pool_.reset();  // the memory goes back to the heap
   size_ = 0;
+}
+
+std::string OrderedTable::layout_fault() const {
+  std::size_t rows = 0;
+  for (auto it = leaves_.begin(); it != leaves_.end(); ++it) {
+    const Leaf& leaf = *it->second;
+    std::string_view fence = it->first;
+    auto next = std::next(it);
+    if (it == leaves_.begin() && !fence.empty()) return "the first fence is not empty";
+    if (next != leaves_.end() && !(fence < std::string_view(next->first))) return "fences out of order";
+    if (leaf.count() == 0 && it != leaves_.begin()) return "an empty leaf after the first";
+    std::size_t live = 0;
+    for (std::size_t i = 0; i < leaf.count(); ++i) {
+      live += leaf.entry_bytes(i);
+      if (leaf.offsets[i] + leaf.entry_bytes(i) > leaf.used) return "an entry past the used bytes";
+      if (i > 0 && !(leaf.key(i - 1) < leaf.key(i))) return "keys out of order in a leaf";
+    }
+    if (live != leaf.live) return "live bytes miscounted";
+    if (leaf.used > leaf.capacity) return "used past capacity";
+    if (leaf.count() > 0) {
+      if (leaf.key(0) < fence) return "a key below its leaf's fence";
+      if (next != leaves_.end() && !(leaf.key(leaf.count() - 1) < std::string_view(next->first)))
+        return "a key at or above the next fence";
+    }
+    rows += leaf.count();
+  }
+  if (rows != size_) return "size miscounted";
+  return {};
 }
 
 bool OrderedTable::operator==(const OrderedTable& o) const {

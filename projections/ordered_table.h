@@ -71,6 +71,11 @@ class OrderedTable {
 
   bool operator==(const OrderedTable& o) const;
 
+  // For tests: "" when the layout holds — fences ascending, the first "", each leaf's keys
+  // ascending, at or above its fence and below the next, no empty leaf but the first, the
+  // counts of rows and live bytes right — else what is wrong.
+  std::string layout_fault() const;
+
  private:
   // Blocks of kLeafBytes, carved from chunks; a block given back is taken again first.
   class BlockPool {

@@ -28,6 +28,7 @@ std::vector<std::pair<std::string, std::string>> rows_of(const OrderedTable& t) 
 }
 
 void require_same(const OrderedTable& t, const Model& m) {
+  REQUIRE(t.layout_fault() == "");
   REQUIRE(t.size() == m.size());
   REQUIRE(t.empty() == m.empty());
   auto rows = rows_of(t);
@@ -127,6 +128,7 @@ TEST_CASE("an ordered table holds what std::map holds, in the same order", "[sto
       CHECK(table.find(k + '\xff').has_value() == (model.count(k + '\xff') == 1));
     }
     if (step % 500 == 0) require_same(table, model);
+    if (step % 50 == 0) REQUIRE(table.layout_fault() == "");
   }
   require_same(table, model);
 
