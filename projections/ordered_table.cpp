@@ -203,9 +203,14 @@ OrderedTable::Leaves::iterator OrderedTable::leaf_for(std::string_view k) {
 
 std::optional<std::string_view> OrderedTable::find(std::string_view k) const {
   if (leaves_.empty()) return std::nullopt;
-  const Leaf& leaf = *leaf_for(k)->second;
+  auto it = leaf_for(k);
+  const Leaf& leaf = *it->second;
   std::size_t at = leaf.lower_bound(k);
   if (at == leaf.count() || leaf.key(at) != k) return std::nullopt;
+  found_.changes = changes_;
+  found_.leaf = it;
+  found_.index = at;
+  found_.key.assign(k);
   return leaf.value(at);
 }
 
@@ -245,32 +250,43 @@ std::pair<OrderedTable::Leaves::iterator, std::size_t> OrderedTable::make_room(L
 }
 
 void OrderedTable::put(std::string_view k, std::string_view v) {
-  ++changes_;
-  if (leaves_.empty()) {
-    if (!pool_) pool_ = std::make_unique<BlockPool>();
-    leaves_.emplace(std::string(), std::make_unique<Leaf>(*pool_));
-  }
-  // Most tables that grow, grow at their end: try the last leaf first.
-  auto it = std::prev(leaves_.end());
+  Leaves::iterator it;
   std::size_t at;
-  const Leaf& last = *it->second;
-  if (last.count() > 0 && last.key(last.count() - 1) < k) {
-    at = last.count();
+  bool present;
+  if (found_.changes == changes_ && found_.key == k) {
+    // The row find() just found, unchanged since: a read-modify-write needs no search.
+    it = leaves_.erase(found_.leaf, found_.leaf);  // (the const_iterator as an iterator)
+    at = found_.index;
+    present = true;
   } else {
-    it = leaf_for(k);
-    Leaf& leaf = *it->second;
-    at = leaf.lower_bound(k);
-    if (at < leaf.count() && leaf.key(at) == k) {
-      std::string_view old = leaf.value(at);
-      if (old.size() == v.size()) {
-        if (!v.empty()) std::memcpy(const_cast<char*>(old.data()), v.data(), v.size());
-        return;
-      }
-      // Another size: the old entry becomes garbage and the row is inserted again.
-      leaf.live -= leaf.entry_bytes(at);
-      leaf.offsets.erase(leaf.offsets.begin() + static_cast<std::ptrdiff_t>(at));
-      --size_;
+    if (leaves_.empty()) {
+      if (!pool_) pool_ = std::make_unique<BlockPool>();
+      leaves_.emplace(std::string(), std::make_unique<Leaf>(*pool_));
     }
+    // Most tables that grow, grow at their end: try the last leaf first.
+    it = std::prev(leaves_.end());
+    const Leaf& last = *it->second;
+    if (last.count() > 0 && last.key(last.count() - 1) < k) {
+      at = last.count();
+      present = false;
+    } else {
+      it = leaf_for(k);
+      at = it->second->lower_bound(k);
+      present = at < it->second->count() && it->second->key(at) == k;
+    }
+  }
+  ++changes_;
+  if (present) {
+    Leaf& leaf = *it->second;
+    std::string_view old = leaf.value(at);
+    if (old.size() == v.size()) {
+      if (!v.empty()) std::memcpy(const_cast<char*>(old.data()), v.data(), v.size());
+      return;
+    }
+    // Another size: the old entry becomes garbage and the row is inserted again.
+    leaf.live -= leaf.entry_bytes(at);
+    leaf.offsets.erase(leaf.offsets.begin() + static_cast<std::ptrdiff_t>(at));
+    --size_;
   }
   std::size_t bytes = entry_size(k, v);
   if (it->second->used + bytes > kLeafBytes) std::tie(it, at) = make_room(it, at, k, bytes);

@@ -144,6 +144,16 @@ class OrderedTable {
   std::size_t size_ = 0;
   std::uint64_t changes_ = 0;  // lets a walk notice that its visitor changed the table
   std::string scratch_;        // for compacting a leaf
+  // The row find() found last, valid while `changes` equals changes_: a put of the same
+  // key right after (a read-modify-write — a touch chain's head, a run's record, a
+  // counter) goes straight to it.
+  struct Found {
+    std::uint64_t changes = ~std::uint64_t{0};
+    Leaves::const_iterator leaf;
+    std::size_t index = 0;
+    std::string key;
+  };
+  mutable Found found_;
 };
 
 template <class Visit>

@@ -105,9 +105,16 @@ TEST_CASE("an ordered table holds what std::map holds, in the same order", "[sto
       table.put(k, v);
       model[k] = v;
       known.push_back(k);
-    } else if (op < 70) {  // rewrite a known key, often with another size
-      const std::string& k = known[rng() % known.size()];
+    } else if (op < 70) {  // rewrite a known key, often with another size, often read first
+      std::string k = known[rng() % known.size()];  // a copy: `known` grows below
       std::string v = value_of(rng);
+      if (rng() % 2) CHECK(table.find(k).has_value() == (model.count(k) == 1));
+      if (rng() % 4 == 0) {  // a change in between: the put must not reuse the read's place
+        std::string other = keys.next();
+        table.put(other, "between");
+        model[other] = "between";
+        known.push_back(other);
+      }
       table.put(k, v);
       model[k] = v;
     } else if (op < 90) {  // erase a known key (perhaps erased already)
