@@ -52,10 +52,13 @@ char* OrderedTable::BlockPool::take() {
     constexpr std::size_t kHugePage = kLargestChunkBlocks * kLeafBytes;
     void* p = nullptr;
     if (posix_memalign(&p, size == kHugePage ? kHugePage : kLeafBytes, size) != 0) throw std::bad_alloc();
+    std::unique_ptr<char, Free> chunk(static_cast<char*>(p));
 #ifdef MADV_HUGEPAGE
     if (size == kHugePage) madvise(p, size, MADV_HUGEPAGE);  // advice only: failure changes nothing
 #endif
-    chunks_.emplace_back(static_cast<char*>(p));
+    free_.reserve(blocks_ + blocks);
+    chunks_.push_back(std::move(chunk));
+    blocks_ += blocks;
     chunk_blocks_ = blocks;
     carved_ = 0;
   }
@@ -68,8 +71,9 @@ OrderedTable::Leaf::Leaf(BlockPool& p) : pool(p), data(p.take()), capacity(kLeaf
 
 OrderedTable::Leaf::Leaf(const Leaf& o, BlockPool& p) : Leaf(p) {
   if (o.used > capacity) {
+    char* heap = new char[o.used];  // before the block goes back: ~Leaf gives back what `data` holds
     pool.give(data);
-    data = new char[o.used];
+    data = heap;
     capacity = o.used;
   }
   if (o.used) std::memcpy(data, o.data, o.used);
@@ -118,7 +122,7 @@ std::uint32_t OrderedTable::Leaf::write(std::string_view k, std::string_view v) 
   std::size_t size = entry_size(k, v);
   if (k.size() > kMax || v.size() > kMax || used + size > kMax)
     throw std::length_error("a projection leaf of 4 GiB or more");
-  if (used + size > capacity) {  // only a row larger than a leaf gets here
+  if (used + size > capacity) {  // a large row, or large rows a split left together
     std::size_t grown = std::min<std::size_t>(std::max<std::size_t>(used + size, 2 * std::size_t{capacity}), kMax);
     char* bigger = new char[grown];
     if (used) std::memcpy(bigger, data, used);
@@ -155,7 +159,13 @@ void OrderedTable::Leaf::keep_only(std::size_t from, std::size_t to, std::string
     scratch.append(data + offset, size);
   }
   offsets.resize(to - from);
-  if (!scratch.empty()) std::memcpy(data, scratch.data(), scratch.size());  // never more than `used`
+  if (capacity > kLeafBytes && scratch.size() <= kLeafBytes) {  // back from the heap to a pool block
+    char* block = pool.take();
+    delete[] data;
+    data = block;
+    capacity = kLeafBytes;
+  }
+  if (!scratch.empty()) std::memcpy(data, scratch.data(), scratch.size());  // never more than `capacity`
   used = static_cast<std::uint32_t>(scratch.size());
   live = scratch.size();
 }
@@ -175,15 +185,22 @@ OrderedTable::OrderedTable(const OrderedTable& o) : size_(o.size_) {
     leaves_.emplace_hint(leaves_.end(), fence, std::make_unique<Leaf>(*leaf, *pool_));
 }
 
+OrderedTable::OrderedTable(OrderedTable&& o) noexcept
+    : pool_(std::move(o.pool_)), leaves_(std::move(o.leaves_)), size_(std::exchange(o.size_, 0)) {
+  o.leaves_.clear();
+  ++o.changes_;  // what the source found last is ours now
+}
+
 // The leaves go before the pool their blocks belong to.
 OrderedTable& OrderedTable::operator=(OrderedTable&& o) noexcept {
   if (this != &o) {
     leaves_.clear();
     pool_ = std::move(o.pool_);
     leaves_ = std::move(o.leaves_);
+    o.leaves_.clear();
     size_ = std::exchange(o.size_, 0);
     ++changes_;
-    scratch_ = std::move(o.scratch_);
+    ++o.changes_;
   }
   return *this;
 }
@@ -280,7 +297,7 @@ void OrderedTable::put(std::string_view k, std::string_view v) {
     Leaf& leaf = *it->second;
     std::string_view old = leaf.value(at);
     if (old.size() == v.size()) {
-      if (!v.empty()) std::memcpy(const_cast<char*>(old.data()), v.data(), v.size());
+      if (!v.empty()) std::memmove(const_cast<char*>(old.data()), v.data(), v.size());
       return;
     }
     // Another size: the old entry becomes garbage and the row is inserted again.

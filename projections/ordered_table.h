@@ -41,7 +41,8 @@ class OrderedTable {
   static constexpr std::size_t kLeafBytes = 4096;
 
   OrderedTable() = default;
-  OrderedTable(OrderedTable&&) noexcept = default;
+  // A moved-from table is empty and ready for use.
+  OrderedTable(OrderedTable&& o) noexcept;
   OrderedTable& operator=(OrderedTable&& o) noexcept;
   OrderedTable(const OrderedTable& o);
   OrderedTable& operator=(const OrderedTable& o);
@@ -49,9 +50,13 @@ class OrderedTable {
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
 
-  // The value of `key`, valid until the table next changes.
+  // The value of `key`, valid until the table next changes. Not for concurrent readers:
+  // it records where it found the key (for a put that follows).
   std::optional<std::string_view> find(std::string_view key) const;
-  // Inserts or replaces. Keys and values must each be under 4 GiB.
+  // Inserts or replaces. Keys and values must each be under 4 GiB, and must not view this
+  // table's own bytes (a leaf may move before they are copied; MemoryStore only ever
+  // passes copies). A put that throws (out of memory, a row of 4 GiB) may have lost the
+  // row it was replacing: callers drop a table after an exception, as every replay does.
   void put(std::string_view key, std::string_view value);
   // Inserts `key`, which must be greater than every key held; false (nothing changed)
   // when it is not.
@@ -78,10 +83,12 @@ class OrderedTable {
 
  private:
   // Blocks of kLeafBytes, carved from chunks; a block given back is taken again first.
+  // Room for every block on the free list is reserved as chunks are carved, so give()
+  // never allocates (it runs in destructors).
   class BlockPool {
    public:
     char* take();
-    void give(char* block) { free_.push_back(block); }
+    void give(char* block) noexcept { free_.push_back(block); }
 
    private:
     struct Free {
@@ -93,6 +100,7 @@ class OrderedTable {
     std::vector<char*> free_;
     std::size_t chunk_blocks_ = 0;  // of the last chunk
     std::size_t carved_ = 0;        // blocks of the last chunk handed out
+    std::size_t blocks_ = 0;        // in all chunks
   };
 
   struct Leaf {

@@ -236,12 +236,11 @@ std::optional<Snapshot> decode_archive(std::uint64_t key_seq, std::string_view a
   return std::nullopt;
 }
 
-}  // namespace
-
 // The archive's checksum is computed on a second thread while the archive is decoded (the
 // decoder takes any bytes: the snapshot fuzz target feeds it hostile archives under correct
 // checksums). A damaged archive is reported as damaged whatever the decoder made of it.
-std::optional<Snapshot> decode_snapshot(std::uint64_t key_seq, std::string_view bytes, std::string& problem) {
+// Throws only std::bad_alloc, having joined its thread.
+std::optional<Snapshot> decode_checked(std::uint64_t key_seq, std::string_view bytes, std::string& problem) {
   if (bytes.size() < kHeaderSize || bytes.substr(0, kMagic.size()) != kMagic) {
     problem = "not a snapshot (bad magic or too short)";
     return std::nullopt;
@@ -266,8 +265,8 @@ std::optional<Snapshot> decode_snapshot(std::uint64_t key_seq, std::string_view 
   std::thread hasher;
   try {
     hasher = std::thread(hash);
-  } catch (const std::system_error&) {
-    hash();  // no thread to be had: first, on this one
+  } catch (const std::exception&) {  // system_error or bad_alloc: no thread to be had
+    hash();                          // first, on this one
   }
   std::optional<Snapshot> snap;
   std::string decode_problem;
@@ -285,6 +284,19 @@ std::optional<Snapshot> decode_snapshot(std::uint64_t key_seq, std::string_view 
   }
   if (!snap) problem = std::move(decode_problem);
   return snap;
+}
+
+}  // namespace
+
+std::optional<Snapshot> decode_snapshot(std::uint64_t key_seq, std::string_view bytes, std::string& problem) {
+  try {
+    return decode_checked(key_seq, bytes, problem);
+  } catch (const std::exception& e) {
+    problem = std::string("cannot be checked: ") + e.what();
+  } catch (...) {
+    problem = "cannot be checked";
+  }
+  return std::nullopt;
 }
 
 std::optional<Snapshot> load_snapshot(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq,
