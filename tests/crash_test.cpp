@@ -147,8 +147,9 @@ void crash_loop(int rounds) {
 
 // A durable writer in a forked child with automatic snapshots every `every` events: it
 // executes commands one at a time and writes "request_id answer" per line to a pipe.
-// Meanwhile `opsledger snapshot` is started at a random moment and killed at another.
-// Both are killed with SIGKILL; returns the answers the writer had written.
+// Meanwhile `opsledger snapshot` is started at a random moment and killed at another (both
+// moments counted from the writer's first answer). Both are killed with SIGKILL; returns
+// the answers the writer had written.
 std::vector<Acked> snapshotting_writer_and_kill(const std::string& dir, int round, std::uint64_t every,
                                                 std::mt19937_64& rng) {
   int out[2];
@@ -173,13 +174,26 @@ std::vector<Acked> snapshotting_writer_and_kill(const std::string& dir, int roun
     }
   }
   close(out[1]);
+  std::string buf;
+  // The clocks start at the writer's first answer, not at the fork: under load (the
+  // sanitizer build beside other tests) opening the engine alone can outlast the whole
+  // window, and a round whose writer never wrote tests nothing.
+  for (auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+       buf.empty() && std::chrono::steady_clock::now() < give_up;) {
+    pollfd p{out[0], POLLIN, 0};
+    if (poll(&p, 1, 10) > 0) {
+      char chunk[65536];
+      ssize_t n = read(out[0], chunk, sizeof chunk);
+      if (n <= 0) break;
+      buf.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
   auto t0 = std::chrono::steady_clock::now();
   auto snapshot_at = t0 + std::chrono::microseconds(rng() % 40000);
   auto snapshot_kill_at = snapshot_at + std::chrono::microseconds(rng() % 40000);
   auto writer_kill_at = t0 + std::chrono::microseconds(5000 + rng() % 80000);
   pid_t snapshotter = -1;
   bool snapshotter_done = false;
-  std::string buf;
   for (auto now = t0; now < writer_kill_at || (snapshotter > 0 && !snapshotter_done && now < snapshot_kill_at);
        now = std::chrono::steady_clock::now()) {
     if (snapshotter < 0 && now >= snapshot_at) snapshotter = spawn_cli({"snapshot", "--db", dir});
