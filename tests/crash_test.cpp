@@ -145,6 +145,17 @@ void crash_loop(int rounds) {
 
 // ---- kills during snapshot writing ----------------------------------------------------
 
+// Appends what `fd` has within `timeout_ms` to `buf`; false at its end.
+bool read_ready(int fd, std::string& buf, int timeout_ms) {
+  pollfd p{fd, POLLIN, 0};
+  if (poll(&p, 1, timeout_ms) <= 0) return true;
+  char chunk[65536];
+  ssize_t n = read(fd, chunk, sizeof chunk);
+  if (n <= 0) return false;
+  buf.append(chunk, static_cast<std::size_t>(n));
+  return true;
+}
+
 // A durable writer in a forked child with automatic snapshots every `every` events: it
 // executes commands one at a time and writes "request_id answer" per line to a pipe.
 // Meanwhile `opsledger snapshot` is started at a random moment and killed at another (both
@@ -179,15 +190,8 @@ std::vector<Acked> snapshotting_writer_and_kill(const std::string& dir, int roun
   // sanitizer build beside other tests) opening the engine alone can outlast the whole
   // window, and a round whose writer never wrote tests nothing.
   for (auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-       buf.empty() && std::chrono::steady_clock::now() < give_up;) {
-    pollfd p{out[0], POLLIN, 0};
-    if (poll(&p, 1, 10) > 0) {
-      char chunk[65536];
-      ssize_t n = read(out[0], chunk, sizeof chunk);
-      if (n <= 0) break;
-      buf.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
+       buf.empty() && std::chrono::steady_clock::now() < give_up;)
+    if (!read_ready(out[0], buf, 10)) break;
   auto t0 = std::chrono::steady_clock::now();
   auto snapshot_at = t0 + std::chrono::microseconds(rng() % 40000);
   auto snapshot_kill_at = snapshot_at + std::chrono::microseconds(rng() % 40000);
@@ -203,13 +207,7 @@ std::vector<Acked> snapshotting_writer_and_kill(const std::string& dir, int roun
       snapshotter_done = true;
     }
     if (now >= writer_kill_at) continue;
-    pollfd p{out[0], POLLIN, 0};
-    if (poll(&p, 1, 1) > 0) {
-      char chunk[65536];
-      ssize_t n = read(out[0], chunk, sizeof chunk);
-      if (n <= 0) break;
-      buf.append(chunk, static_cast<std::size_t>(n));
-    }
+    if (!read_ready(out[0], buf, 1)) break;
   }
   kill(writer, SIGKILL);
   int status = 0;
