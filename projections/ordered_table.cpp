@@ -82,7 +82,9 @@ OrderedTable::Leaf::Leaf(const Leaf& o, BlockPool& p) : Leaf(p) {
   live = o.live;
 }
 
-OrderedTable::Leaf::~Leaf() {
+OrderedTable::Leaf::~Leaf() { release_data(); }
+
+void OrderedTable::Leaf::release_data() noexcept {
   if (capacity == kLeafBytes)
     pool.give(data);
   else
@@ -126,10 +128,7 @@ std::uint32_t OrderedTable::Leaf::write(std::string_view k, std::string_view v) 
     std::size_t grown = std::min<std::size_t>(std::max<std::size_t>(used + size, 2 * std::size_t{capacity}), kMax);
     char* bigger = new char[grown];
     if (used) std::memcpy(bigger, data, used);
-    if (capacity == kLeafBytes)
-      pool.give(data);
-    else
-      delete[] data;
+    release_data();
     data = bigger;
     capacity = static_cast<std::uint32_t>(grown);
   }
@@ -150,6 +149,11 @@ void OrderedTable::Leaf::insert(std::size_t at, std::string_view k, std::string_
   offsets.insert(offsets.begin() + static_cast<std::ptrdiff_t>(at), offset);
 }
 
+void OrderedTable::Leaf::remove(std::size_t at) {
+  live -= entry_bytes(at);
+  offsets.erase(offsets.begin() + static_cast<std::ptrdiff_t>(at));
+}
+
 void OrderedTable::Leaf::keep_only(std::size_t from, std::size_t to, std::string& scratch) {
   scratch.clear();
   for (std::size_t i = from; i < to; ++i) {
@@ -161,7 +165,7 @@ void OrderedTable::Leaf::keep_only(std::size_t from, std::size_t to, std::string
   offsets.resize(to - from);
   if (capacity > kLeafBytes && scratch.size() <= kLeafBytes) {  // back from the heap to a pool block
     char* block = pool.take();
-    delete[] data;
+    release_data();
     data = block;
     capacity = kLeafBytes;
   }
@@ -301,8 +305,7 @@ void OrderedTable::put(std::string_view k, std::string_view v) {
       return;
     }
     // Another size: the old entry becomes garbage and the row is inserted again.
-    leaf.live -= leaf.entry_bytes(at);
-    leaf.offsets.erase(leaf.offsets.begin() + static_cast<std::ptrdiff_t>(at));
+    leaf.remove(at);
     --size_;
   }
   std::size_t bytes = entry_size(k, v);
@@ -327,8 +330,7 @@ bool OrderedTable::erase(std::string_view k) {
   std::size_t at = leaf.lower_bound(k);
   if (at == leaf.count() || leaf.key(at) != k) return false;
   ++changes_;
-  leaf.live -= leaf.entry_bytes(at);
-  leaf.offsets.erase(leaf.offsets.begin() + static_cast<std::ptrdiff_t>(at));
+  leaf.remove(at);
   --size_;
   after_removal(it);
   return true;

@@ -127,6 +127,10 @@ class OrderedTable {
     // returns its offset.
     std::uint32_t write(std::string_view key, std::string_view value);
     void insert(std::size_t at, std::string_view key, std::string_view value);
+    // Drops entry `at` from the order; its bytes become garbage.
+    void remove(std::size_t at);
+    // Frees `data`: back to the pool when it is a block, else to the heap.
+    void release_data() noexcept;
     // Rewrites `data` with only the entries [from, to), in order, through `scratch`
     // (no allocation once it has grown to a leaf's size).
     void keep_only(std::size_t from, std::size_t to, std::string& scratch);
