@@ -105,6 +105,10 @@ int main(int argc, char** argv) {
         }
         cfg.w1_batches.push_back(static_cast<std::size_t>(n));
       }
+      if (cfg.w1_batches.empty()) {
+        std::fprintf(stderr, "opsledger_bench: --w1-batches needs at least one size\n");
+        return 2;
+      }
     } else if (a == "--data-dir") {
       cfg.data_dir = value();
     } else if (a == "--keep") {
