@@ -1,13 +1,25 @@
 #include "engine/batch_store.h"
 
 #include <algorithm>
-#include <vector>
+#include <cstring>
 
 namespace opsledger {
 
 // LMDB takes keys of 1 to 511 bytes (its default MDB_MAXKEYSIZE). Other keys are never
 // held, so that LMDB refuses them inside the command that used them, not at the flush.
 constexpr std::size_t kLmdbKeyMax = 511;
+
+// The identity keys: scope kind, scope id, then the 64 hex digits of the identity hash.
+constexpr std::size_t kIdentityKeySize = 1 + 8 + 64;
+constexpr std::size_t kRunKeySize = 8;
+
+BatchStore::BatchStore() {
+  flat_[static_cast<std::size_t>(Table::active_identity)] = std::make_unique<FlatRows>(kIdentityKeySize);
+  flat_[static_cast<std::size_t>(Table::strict_identity)] = std::make_unique<FlatRows>(kIdentityKeySize);
+  flat_[static_cast<std::size_t>(Table::run_last_touch)] = std::make_unique<FlatRows>(kRunKeySize);
+}
+
+BatchStore::BatchStore(Store& base) : BatchStore() { base_ = &base; }
 
 bool BatchStore::held(Table t, std::string_view key) {
   return !key.empty() && key.size() <= kLmdbKeyMax && held_table(t);
@@ -25,87 +37,167 @@ bool BatchStore::held_table(Table t) {
     case Table::conn_active_count:
     case Table::scopes:
     case Table::environments:
+    case Table::active_identity:
+    case Table::strict_identity:
+    case Table::run_last_touch:
       return true;
     default:
       return false;
   }
 }
 
-const std::string& BatchStore::held_key(Table t, std::string_view key) const {
-  key_.assign(1, static_cast<char>(t));
-  key_.append(key);
-  return key_;
+BatchStore::Entries::value_type& BatchStore::entry(Table t, std::string_view key, bool read_base) const {
+  Entries& rows = tables_[static_cast<std::size_t>(t)];
+  auto it = rows.find(key);
+  if (it != rows.end()) return *it;
+  reserve_row();
+  Entry e;
+  std::string v;
+  if (read_base && base_->get(t, key, v)) e.value = std::move(v);
+  ++rows_;
+  return *rows.emplace(std::string(key), std::move(e)).first;
 }
 
-BatchStore::Entry& BatchStore::load(Table t, std::string_view key) const {
-  const std::string& k = held_key(t, key);
-  auto it = entries_.find(k);
-  if (it == entries_.end()) {
-    Entry e;
-    std::string v;
-    if (base_.get(t, key, v)) e.value = std::move(v);
-    it = entries_.emplace(k, std::move(e)).first;
-  }
-  return it->second;
+void BatchStore::reserve_row() const {
+  if (rows_ < kHeldRowsMax) return;
+  // Everything held is written to the base, which then answers for it.
+  flush();
+  drop_rows();
 }
 
-void BatchStore::change(Entry& e, std::optional<std::string> value) {
-  e.value = std::move(value);
-  if (!e.dirty) ++dirty_;
-  e.dirty = true;
+FlatRows* BatchStore::flat_for(Table t, std::string_view key) const {
+  FlatRows* rows = flat_[static_cast<std::size_t>(t)].get();
+  return rows && key.size() == rows->key_size() ? rows : nullptr;
+}
+
+FlatRows::Row* BatchStore::flat_row(FlatRows& rows, Table t, std::string_view key) const {
+  if (FlatRows::Row* row = rows.find(key)) return row;
+  std::string v;
+  bool found = base_->get(t, key, v);
+  if (found && v.size() != FlatRows::kValueSize) return nullptr;
+  reserve_row();
+  FlatRows::Row row{};
+  row.present = found;
+  if (found) std::memcpy(row.value, v.data(), FlatRows::kValueSize);
+  ++rows_;
+  return &rows.insert(key, row);
+}
+
+void BatchStore::change(Table t, Entries::value_type& row, std::optional<std::string> value) {
+  row.second.value = std::move(value);
+  if (!row.second.dirty) dirty_.push_back({t, &row});
+  row.second.dirty = true;
 }
 
 bool BatchStore::get(Table t, std::string_view key, std::string& out) const {
-  if (!held(t, key)) return base_.get(t, key, out);
-  const Entry& e = load(t, key);
+  if (FlatRows* rows = flat_for(t, key)) {
+    const FlatRows::Row* row = flat_row(*rows, t, key);
+    if (!row) return base_->get(t, key, out);
+    if (!row->present) return false;
+    out.assign(row->value, FlatRows::kValueSize);
+    return true;
+  }
+  if (!held(t, key)) return base_->get(t, key, out);
+  const Entry& e = entry(t, key, true).second;
   if (!e.value) return false;
   out = *e.value;
   return true;
 }
 
 void BatchStore::put(Table t, std::string_view key, std::string_view value) {
-  if (!held(t, key)) return base_.put(t, key, value);
-  change(entries_[held_key(t, key)], std::string(value));
+  if (FlatRows* rows = flat_for(t, key)) {
+    if (value.size() != FlatRows::kValueSize) {
+      // Never written by the projections; kept correct all the same: nothing held may
+      // then shadow the base's row.
+      flush();
+      drop_rows();
+      return base_->put(t, key, value);
+    }
+    FlatRows::Row* row = rows->find(key);
+    if (!row) {
+      reserve_row();
+      ++rows_;
+      row = &rows->insert(key, FlatRows::Row{});
+    }
+    std::memcpy(row->value, value.data(), FlatRows::kValueSize);
+    row->present = true;
+    rows->mark_dirty(*row);
+    return;
+  }
+  if (!held(t, key)) return base_->put(t, key, value);
+  change(t, entry(t, key, false), std::string(value));  // replaces the base's value: not read
 }
 
 bool BatchStore::del(Table t, std::string_view key) {
-  if (!held(t, key)) return base_.del(t, key);
-  Entry& e = load(t, key);
-  if (!e.value) return false;
-  change(e, std::nullopt);
+  if (FlatRows* rows = flat_for(t, key)) {
+    FlatRows::Row* row = flat_row(*rows, t, key);
+    if (!row) return base_->del(t, key);
+    if (!row->present) return false;
+    row->present = false;
+    rows->mark_dirty(*row);
+    return true;
+  }
+  if (!held(t, key)) return base_->del(t, key);
+  auto& row = entry(t, key, true);
+  if (!row.second.value) return false;
+  change(t, row, std::nullopt);
   return true;
 }
 
 void BatchStore::flush() const {
-  if (dirty_ == 0) return;
-  std::vector<std::pair<const std::string*, Entry*>> changed;
-  changed.reserve(dirty_);
-  for (auto& [k, e] : entries_)
-    if (e.dirty) changed.emplace_back(&k, &e);
-  // Key order: the same puts in the same order whatever the hash table's layout.
-  std::sort(changed.begin(), changed.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
-  for (auto& [k, e] : changed) {
-    auto t = static_cast<Table>((*k)[0]);
-    std::string_view key = std::string_view(*k).substr(1);
-    if (e->value)
-      base_.put(t, key, *e->value);
-    else
-      base_.del(t, key);
-    e->dirty = false;
+  // Table and key order: the same puts in the same order whatever the hash tables' layout.
+  std::sort(dirty_.begin(), dirty_.end(), [](const Dirty& a, const Dirty& b) {
+    return a.table != b.table ? a.table < b.table : a.row->first < b.row->first;
+  });
+  auto next = dirty_.begin();
+  for (std::size_t i = 0; i < kTableCount; ++i) {
+    auto t = static_cast<Table>(i);
+    for (; next != dirty_.end() && next->table == t; ++next) {
+      if (next->row->second.value)
+        base_->put(t, next->row->first, *next->row->second.value);
+      else
+        base_->del(t, next->row->first);
+      next->row->second.dirty = false;
+    }
+    if (FlatRows* rows = flat_[i].get(); rows && rows->has_dirty()) {
+      for (const FlatRows::Row* row : rows->dirty()) {
+        if (row->present)
+          base_->put(t, rows->key_of(*row), {row->value, FlatRows::kValueSize});
+        else
+          base_->del(t, rows->key_of(*row));
+      }
+      rows->clean();
+    }
   }
-  dirty_ = 0;
+  dirty_.clear();
+}
+
+bool BatchStore::dirty() const {
+  if (!dirty_.empty()) return true;
+  for (const auto& rows : flat_)
+    if (rows && rows->has_dirty()) return true;
+  return false;
+}
+
+void BatchStore::forget() noexcept { drop_rows(); }
+
+void BatchStore::drop_rows() const noexcept {
+  for (auto& rows : tables_) rows.clear();
+  for (auto& rows : flat_)
+    if (rows) rows->clear();
+  rows_ = 0;
+  dirty_.clear();
 }
 
 void BatchStore::scan(Table t, std::string_view prefix, const Visitor& visit, std::string_view from) const {
   // The visitor may write: those writes go through this store again, as any other write.
   if (held_table(t)) flush();
-  base_.scan(t, prefix, visit, from);
+  base_->scan(t, prefix, visit, from);
 }
 
 void BatchStore::clear() {
-  entries_.clear();
-  dirty_ = 0;
-  base_.clear();
+  forget();
+  base_->clear();
 }
 
 }  // namespace opsledger

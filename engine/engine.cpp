@@ -109,10 +109,16 @@ std::vector<std::string> Engine::Impl::run_parsed_batch(std::size_t count, const
     bool restart = false;
     try {
       if (!env) reopen_environment();  // a reopen that failed before
+      std::lock_guard held_lock(held_rows_mu);
       lmdb::Txn txn(*env, true);
       LogAppender log(txn, dbis.events);
       LmdbStore lmdb_store(txn, dbis);
-      BatchStore store(lmdb_store);
+      BatchStore& store = held_rows;
+      // Another write transaction came between (another process's, a snapshot's, an
+      // attempt that failed): the rows held may no longer be the database's.
+      if (held_rows_txn != txn.id() || store.held_rows() >= BatchStore::kHeldRowsMax) store.forget();
+      held_rows_txn = 0;
+      store.rebind(lmdb_store);
       std::uint64_t first_seq = log.tail().seq;
       for (std::size_t i = 0; i < count; ++i) {
         if (faulted[i]) continue;
@@ -136,11 +142,18 @@ std::vector<std::string> Engine::Impl::run_parsed_batch(std::size_t count, const
       }
       if (restart) continue;
       std::uint64_t last_seq = log.tail().seq;
+      std::size_t txn_id = txn.id();
       if (last_seq > first_seq) {
         store.flush();
         txn.commit();
+        held_rows_txn = txn_id + 1;
       } else {
         txn.abort();
+        // Nothing was appended, so nothing held was changed; forget them if it was.
+        if (store.dirty())
+          store.forget();
+        else
+          held_rows_txn = txn_id;
       }
       maybe_snapshot(first_seq, last_seq);
       return answers;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/batch_store.h"
 #include "engine/dispatch.h"
 #include "engine/lmdb.h"
 #include "engine/lmdb_store.h"
@@ -36,6 +37,14 @@ struct Engine::Impl {
   std::deque<Pending*> queue;
   bool leader_active = false;
   std::size_t batch_commands_max = 4096;
+
+  // The hot rows, kept warm from one batch to the next (engine/batch_store.h). They match
+  // the database only when the next write transaction's id is `held_rows_txn`: the id
+  // right after the batch that last flushed them. 0 while a batch runs, so that an attempt
+  // that fails halfway leaves them forgotten.
+  std::mutex held_rows_mu;
+  BatchStore held_rows;
+  std::size_t held_rows_txn = 0;
 
   TimeUs now() const;
   // Runs the commands in one write transaction and one commit (growing the map and

@@ -69,6 +69,9 @@ class Txn {
 
   MDB_txn* get() const noexcept { return txn_; }
   bool active() const noexcept { return txn_ != nullptr; }
+  // LMDB's transaction id: a write transaction's is the last committed one's plus one, in
+  // whichever process that one ran.
+  std::size_t id() const noexcept { return mdb_txn_id(txn_); }
   // The handle is cleared before mdb_txn_commit so a failed commit is never freed twice.
   void commit();
   void abort() noexcept;

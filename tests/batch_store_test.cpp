@@ -3,11 +3,16 @@
 #include <catch2/catch.hpp>
 
 #include <boost/json.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
+#include "cli_process.h"
 #include "engine/batch_store.h"
+#include "events/bytes.h"
 #include "projections/memory_store.h"
 #include "test_support.h"
 
@@ -141,6 +146,82 @@ TEST_CASE("batch store: clear forgets what it held", "[batch_store]") {
   CHECK_FALSE(s.has(Table::meta, "last_seq"));
   s.flush();
   CHECK_FALSE(base.inner.has(Table::meta, "last_seq"));
+}
+
+TEST_CASE("batch store: past kHeldRowsMax rows it flushes and forgets, and still answers", "[batch_store]") {
+  CountingStore base;
+  BatchStore s(base);
+  const std::size_t n = BatchStore::kHeldRowsMax + 1000;
+  for (std::size_t i = 0; i < n; ++i) s.put(Table::run_last_touch, be64(i + 1), be64(2 * i));
+  CHECK(s.held_rows() <= BatchStore::kHeldRowsMax);
+  CHECK(base.puts == static_cast<int>(BatchStore::kHeldRowsMax));  // the first rows, flushed when it filled
+  std::string v;
+  for (std::size_t i : {std::size_t{0}, std::size_t{7}, BatchStore::kHeldRowsMax - 1, BatchStore::kHeldRowsMax,
+                        n - 1}) {
+    REQUIRE(s.get(Table::run_last_touch, be64(i + 1), v));
+    CHECK(get_be64(v) == 2 * i);
+  }
+  s.flush();
+  CHECK(base.puts == static_cast<int>(n));
+  CHECK(keys_of(base.inner, Table::run_last_touch).size() == n);
+}
+
+TEST_CASE("batch store: forget drops held rows, written or not; rebind keeps them", "[batch_store]") {
+  CountingStore first, second;
+  first.inner.put(Table::active_identity, "id", "run-1");
+  BatchStore s(first);
+  std::string v;
+  REQUIRE(s.get(Table::active_identity, "id", v));
+  s.put(Table::meta, "last_seq", "5");
+  s.flush();
+  // Rebound to another base, the held rows answer without reading it.
+  s.rebind(second);
+  REQUIRE(s.get(Table::active_identity, "id", v));
+  CHECK(v == "run-1");
+  CHECK(second.gets == 0);
+  s.put(Table::meta, "last_seq", "6");
+  CHECK(s.dirty());
+  s.forget();
+  CHECK_FALSE(s.dirty());
+  CHECK(s.held_rows() == 0);
+  s.flush();
+  CHECK(second.puts == 0);  // the forgotten write never reaches the base
+  CHECK_FALSE(s.get(Table::active_identity, "id", v));  // read from the new base now
+  CHECK(second.gets == 1);
+}
+
+TEST_CASE("an engine forgets the rows it holds between batches when another process wrote",
+          "[batch_store][processes]") {
+  TestDb db;
+  seed_contoso(db);
+  auto first = db.send(start_cmd("first"));
+  REQUIRE(first.at("decision") == "accepted");
+  auto run = first.at("run_id");
+  REQUIRE(db.send(start_cmd("second")).at("decision") == "deduped");  // its identity is held now
+
+  // Another process runs the run to its end, which frees the identity.
+  ApplyChild child = spawn_apply(db.dir());
+  std::string lines = json::serialize(json::object{{"cmd", "begin_run"}, {"run_id", run}}) + "\n" +
+                      json::serialize(json::object{{"cmd", "complete_run"}, {"run_id", run}}) + "\n";
+  REQUIRE(write(child.to_child, lines.data(), lines.size()) == static_cast<ssize_t>(lines.size()));
+  close(child.to_child);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = read(child.from_child, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+  close(child.from_child);
+  int status = 0;
+  REQUIRE(waitpid(child.pid, &status, 0) == child.pid);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  REQUIRE(std::count(out.begin(), out.end(), '\n') == 2);
+
+  auto third = db.send(start_cmd("third"));
+  CHECK(third.at("decision") == "accepted");
+  CHECK(third.at("run_id") != run);
+  auto history = db.send({{"cmd", "history"}, {"run_id", run}});
+  REQUIRE(history.at("ok").as_bool());
+  CHECK(history.at("events").as_array().size() == 4);  // start, deduped start, begin, completion
+  CHECK(cli_verify(db.dir()) == 0);
 }
 
 TEST_CASE("a batch's later commands see its earlier commands' changes to held tables", "[batch_store][gate]") {
