@@ -8,7 +8,9 @@
 // while the main thread runs the batch before, commits it and writes its answers. At most
 // kBatchesAhead parsed batches wait, so memory stays bounded when input outruns commits.
 #include <boost/json/monotonic_resource.hpp>
+#include <limits.h>
 #include <poll.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -195,6 +197,32 @@ void read_and_parse(BatchQueue& queue) {
   }
 }
 
+// Writes the lines to stdout, as they are (no copy into one buffer): writev of up to
+// IOV_MAX lines at a time, resumed after a partial write.
+bool write_lines(const std::vector<std::string>& lines) {
+  std::vector<iovec> iov;
+  std::size_t next = 0;
+  while (next < lines.size()) {
+    iov.clear();
+    for (std::size_t i = next; i < lines.size() && iov.size() < IOV_MAX; ++i)
+      iov.push_back({const_cast<char*>(lines[i].data()), lines[i].size()});
+    std::size_t first = 0;  // the first iovec not yet written whole
+    while (first < iov.size()) {
+      ssize_t n = ::writev(1, iov.data() + first, static_cast<int>(iov.size() - first));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return false;
+      auto written = static_cast<std::size_t>(n);
+      while (first < iov.size() && written >= iov[first].iov_len) written -= iov[first++].iov_len;
+      if (first < iov.size()) {
+        iov[first].iov_base = static_cast<char*>(iov[first].iov_base) + written;
+        iov[first].iov_len -= written;
+      }
+    }
+    next += iov.size();
+  }
+  return true;
+}
+
 void print_help() {
   std::printf(
       "usage: opsledger apply --db DIR [--nosync]\n\n"
@@ -245,7 +273,6 @@ int run_apply(int argc, char** argv) {
     }
   } join_reader{queue, reader};
   bool rejected = false, failed = false;
-  std::string out;
   Batch batch;
   for (;;) {
     try {
@@ -261,8 +288,7 @@ int run_apply(int argc, char** argv) {
       std::fprintf(stderr, "opsledger apply: the engine failed: %s\n", e.what());
       return kExitEngineFailure;
     }
-    out.clear();
-    for (const auto& a : answers) {
+    for (auto& a : answers) {
       if (a.rfind("{\"ok\":true", 0) != 0) {
         rejected = true;
         if (a.find("\"code\":\"io_error\"") != std::string::npos ||
@@ -270,11 +296,10 @@ int run_apply(int argc, char** argv) {
             a.find("\"code\":\"internal_error\"") != std::string::npos)
           failed = true;
       }
-      out += a;
-      out.push_back('\n');
+      a.push_back('\n');
     }
-    if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size() || std::fflush(stdout) != 0) {
-      std::fprintf(stderr, "opsledger apply: cannot write answers\n");
+    if (!write_lines(answers)) {
+      std::fprintf(stderr, "opsledger apply: cannot write answers: %s\n", std::strerror(errno));
       return kExitEngineFailure;
     }
   }
