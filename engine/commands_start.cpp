@@ -23,14 +23,13 @@ namespace {
 
 constexpr std::size_t kContextBytesMax = 16 * 1024;
 
-constexpr std::array<std::string_view, 6> kContextIdKeys = {"provider_connection_id", "backup_schedule_id",
-                                                            "backup_schedule_run_id", "backup_set_id",
-                                                            "policy_id",              "restore_run_id"};
 constexpr std::array<std::string_view, 3> kContextObjectKeys = {"target_scope", "selection", "idempotency"};
 
-bool is_id_key(std::string_view k) {
-  return std::find(kContextIdKeys.begin(), kContextIdKeys.end(), k) != kContextIdKeys.end();
+// The index of an id key in kContextIdKeys, or kContextIdKeys.size().
+std::size_t id_key_index(std::string_view k) {
+  return static_cast<std::size_t>(std::find(kContextIdKeys.begin(), kContextIdKeys.end(), k) - kContextIdKeys.begin());
 }
+bool is_id_key(std::string_view k) { return id_key_index(k) < kContextIdKeys.size(); }
 bool is_identity_field(std::string_view k) { return is_id_key(k) || k == "scheduled_for"; }
 
 std::optional<Id> as_id(const json::value& v) {
@@ -97,18 +96,57 @@ std::string minute_of(std::string_view rfc3339) {
   return format_time(floored);
 }
 
-json::object identity_fields(const OperationTypeDef& def, const json::object& context, std::optional<Id> pc) {
-  json::object fields;
+// The identity fields' canonical JSON (keys sorted bytewise; ids as integers, the minute
+// as a string), from what the parsing thread read off the context.
+std::string identity_fields_json(const OperationTypeDef& def, const StartRequest& r, std::optional<Id> pc) {
+  std::vector<std::pair<std::string_view, std::string>> fields;
+  fields.reserve(def.identity_fields.size());
   for (const auto& name : def.identity_fields) {
+    std::string value;
     if (name == "provider_connection_id") {
-      if (pc) fields[name] = *pc;
+      if (!pc) continue;
+      value = std::to_string(*pc);
     } else if (name == "scheduled_for") {
-      if (auto* v = context.if_contains(name)) fields[name] = minute_of(v->get_string());
-    } else if (auto* v = context.if_contains(name)) {
-      fields[name] = *as_id(*v);
+      if (!r.scheduled_minute) continue;
+      append_json_string(value, *r.scheduled_minute);
+    } else if (std::size_t i = id_key_index(name); i < kContextIdKeys.size() && r.context_ids[i]) {
+      value = std::to_string(*r.context_ids[i]);
+    } else {
+      continue;
     }
+    fields.emplace_back(name, std::move(value));
   }
-  return fields;
+  std::sort(fields.begin(), fields.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::string out = "{";
+  std::string_view last;
+  for (const auto& [name, value] : fields) {
+    if (out.size() > 1 && name == last) continue;  // a name listed twice is one field
+    if (out.size() > 1) out += ',';
+    append_json_string(out, name);
+    out += ':';
+    out += value;
+    last = name;
+  }
+  out += '}';
+  return out;
+}
+
+// Whether the context holds identity field `name` (its value checked by check_context).
+bool has_identity_field(const StartRequest& r, std::string_view name) {
+  if (name == "scheduled_for") return r.scheduled_minute.has_value();
+  std::size_t i = id_key_index(name);
+  return i < kContextIdKeys.size() ? r.context_ids[i].has_value() : r.context->contains(name);
+}
+
+// Reads the identity candidates off a sound context (read_start, on the parsing thread).
+void read_identity_candidates(StartRequest& r) {
+  for (const auto& kv : *r.context) {
+    std::string_view k = kv.key();
+    if (std::size_t i = id_key_index(k); i < kContextIdKeys.size())
+      r.context_ids[i] = as_id(kv.value());
+    else if (k == "scheduled_for")
+      r.scheduled_minute = minute_of(kv.value().get_string());
+  }
 }
 
 }  // namespace
@@ -131,6 +169,7 @@ StartRequest read_start(Fields& f, const json::object& command, bool has_request
   Fields context_fields(command);  // its own record of the first fault
   r.context_json = check_context(context_fields, *r.context);
   r.context_error = context_fields.fault();
+  if (!r.context_error) read_identity_candidates(r);
   r.unknown_field = f.finish();
   return r;
 }
@@ -145,9 +184,8 @@ Answer decide_start(CommandContext& ctx, const StartRequest& r) {
   if (!def)
     return field_error("unknown_operation_type", "type " + r.type + " is not in the operation catalog", "type");
   if (r.context_error) return *r.context_error;
-  const json::object* context = r.context;
   for (const auto& name : def->identity_fields)
-    if (name != "provider_connection_id" && !context->contains(name))
+    if (name != "provider_connection_id" && !has_identity_field(r, name))
       return field_error("missing_field", "identity field of " + r.type + " is absent", "context." + name);
   const auto& nonce = r.nonce;
   if (def->identity_policy == IdentityPolicy::nonce) {
@@ -187,8 +225,7 @@ Answer decide_start(CommandContext& ctx, const StartRequest& r) {
 
   // 2. readiness
   std::optional<Id> explicit_pc = top_pc;
-  if (!explicit_pc)
-    if (auto* v = context->if_contains("provider_connection_id")) explicit_pc = as_id(*v);
+  if (!explicit_pc) explicit_pc = r.context_ids[id_key_index("provider_connection_id")];
   Resolved res;
   if (def->provider_backed) {
     res = resolve_connection(s, ws, tenant, explicit_pc);
@@ -212,7 +249,7 @@ Answer decide_start(CommandContext& ctx, const StartRequest& r) {
   ScopeKind scope_kind = tenant ? ScopeKind::tenant : ScopeKind::workspace;
   Id scope_id = tenant ? *tenant : ws;
   std::optional<Id> identity_pc = def->provider_backed ? res.pc : explicit_pc;
-  ev.run_identity_hash = run_identity_hash(type, scope_kind, scope_id, identity_fields(*def, *context, identity_pc),
+  ev.run_identity_hash = run_identity_hash(type, scope_kind, scope_id, identity_fields_json(*def, r, identity_pc),
                                            def->identity_policy == IdentityPolicy::nonce ? &*nonce : nullptr);
   auto ikey = key_identity(scope_kind, scope_id, ev.run_identity_hash);
   bool strict = def->identity_policy == IdentityPolicy::strict;
@@ -233,7 +270,7 @@ Answer decide_start(CommandContext& ctx, const StartRequest& r) {
   // 5. accepted: the run exists before any work is dispatched
   ev.run_id = load_u64(s, Table::meta, kMetaNextRunId).value_or(1);
   if (res.pc) {
-    json::object stamped = *context;
+    json::object stamped = *r.context;
     stamped["provider_connection_id"] = *res.pc;
     ev.context_json = canonical_json(stamped);
   }

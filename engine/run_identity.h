@@ -24,5 +24,8 @@ namespace opsledger {
 
 std::string run_identity_hash(std::string_view type, ScopeKind scope_kind, Id scope_id,
                               const boost::json::object& fields, const std::string* nonce);
+// The same, given the fields' canonical JSON text.
+std::string run_identity_hash(std::string_view type, ScopeKind scope_kind, Id scope_id,
+                              std::string_view canonical_fields, const std::string* nonce);
 
 }  // namespace opsledger

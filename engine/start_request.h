@@ -6,6 +6,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <array>
 #include <optional>
 #include <string>
 
@@ -14,6 +15,12 @@
 #include "events/domain.h"
 
 namespace opsledger {
+
+// The context's keys that name ids (SPEC section 6): what identity fields may name, with
+// scheduled_for.
+inline constexpr std::array<std::string_view, 6> kContextIdKeys = {
+    "provider_connection_id", "backup_schedule_id", "backup_schedule_run_id",
+    "backup_set_id",          "policy_id",          "restore_run_id"};
 
 struct StartRequest {
   std::optional<Answer> error;  // the first fault of the fields below (and of request_id)
@@ -28,6 +35,11 @@ struct StartRequest {
   const boost::json::object* context = nullptr;
   std::string context_json;             // canonical; set when the fields are sound
   std::optional<Answer> context_error;  // reported once the type is known to exist
+  // What identity fields may take from the context, read on the parsing thread so that the
+  // decision need not touch the command object (when the context is sound): the ids of
+  // kContextIdKeys, in that order, and scheduled_for's minute ("YYYY-MM-DDTHH:MM:00Z").
+  std::array<std::optional<Id>, kContextIdKeys.size()> context_ids;
+  std::optional<std::string> scheduled_minute;
   std::optional<Answer> unknown_field;  // reported after every other fault
 };
 

@@ -206,6 +206,26 @@ TEST_CASE("identity policies: while_active, nonce, strict", "[gate][identity]") 
     // of {"fields":{},"scope_id":10,"scope_kind":"tenant","type":"inventory.sync"}
     CHECK(a.at("run_identity_hash") == "8ccfdf8aeb38dcb3450dbb652cbc4c2f5a0541e5cc59481dda3bcd0abd99964b");
   }
+  SECTION("several identity fields, listed unsorted and one twice, hash as one sorted object") {
+    auto def = db.send({{"cmd", "define_operation_type"},
+                        {"type", "custom.multi"},
+                        {"label", "Multi"},
+                        {"identity_policy", "strict"},
+                        {"identity_fields",
+                         {"scheduled_for", "restore_run_id", "provider_connection_id", "backup_set_id", "restore_run_id"}},
+                        {"capability", "inventory.sync"}});
+    REQUIRE(def.at("ok").as_bool());
+    auto a = db.send(start_ctx("m1", "custom.multi",
+                               {{"restore_run_id", 3}, {"backup_set_id", 9}, {"scheduled_for", "2026-04-20T04:00:10+02:00"},
+                                {"policy_id", 4}}));
+    REQUIRE(decision(a) == "accepted");
+    // python3: sha256 of the canonical JSON of {"fields":{"backup_set_id":9,
+    // "provider_connection_id":100,"restore_run_id":3,"scheduled_for":"2026-04-20T02:00:00Z"},
+    // "scope_id":10,"scope_kind":"tenant","type":"custom.multi"}
+    CHECK(a.at("run_identity_hash") == "af2530ee897b8225b6abcd2dfde22a42dcee7fda4e59f494c20abd83df8e21bf");
+    auto missing = db.send(start_ctx("m2", "custom.multi", {{"restore_run_id", 3}, {"backup_set_id", 9}}));
+    CHECK(missing.at("error").at("field") == "context.scheduled_for");
+  }
 }
 
 TEST_CASE("scope busy names the oldest active run on the connection", "[gate][busy]") {
