@@ -160,6 +160,20 @@ class BatchQueue {
     stop_ = true;
     room_.notify_one();
   }
+  // A batch the main thread is done with goes back to the reader, which frees its lines
+  // (they were allocated on the reader's thread, whose allocator takes them back fastest)
+  // and reuses its vector.
+  void recycle(Batch b) {
+    std::lock_guard lk(mu_);
+    if (spent_.size() < kBatchesAhead) spent_.push_back(std::move(b));
+  }
+  // The batches given back so far (the caller destroys them).
+  std::deque<Batch> take_spent() {
+    std::lock_guard lk(mu_);
+    std::deque<Batch> spent;
+    spent.swap(spent_);
+    return spent;
+  }
   bool stopped() {
     std::lock_guard lk(mu_);
     return stop_;
@@ -169,6 +183,7 @@ class BatchQueue {
   std::mutex mu_;
   std::condition_variable ready_, room_;
   std::deque<Batch> batches_;
+  std::deque<Batch> spent_;
   bool done_ = false, stop_ = false;
   std::exception_ptr failure_;
 };
@@ -182,6 +197,12 @@ void read_and_parse(BatchQueue& queue) {
       if (in.eof()) in.flush_partial();
       if (!in.lines().empty()) {
         Batch b;
+        auto spent = queue.take_spent();
+        if (!spent.empty()) {
+          b.parsed = std::move(spent.front().parsed);
+          b.parsed.clear();  // its capacity stays
+        }
+        spent.clear();
         std::size_t block = 2 * in.bytes() + 512 * in.lines().size();
         auto storage = boost::json::make_shared_resource<boost::json::monotonic_resource>(block);
         b.parsed.reserve(in.lines().size());
@@ -302,6 +323,8 @@ int run_apply(int argc, char** argv) {
       std::fprintf(stderr, "opsledger apply: cannot write answers: %s\n", std::strerror(errno));
       return kExitEngineFailure;
     }
+    queue.recycle(std::move(batch));
+    batch = Batch{};
   }
   if (failed) return kExitEngineFailure;
   return rejected ? kExitRejected : kExitOk;

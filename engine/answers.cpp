@@ -18,7 +18,8 @@ bool Answer::ok() const {
   return it != body.end() && it->value().is_bool() && it->value().get_bool();
 }
 
-std::string Answer::render() const { return text.empty() ? json::serialize(body) : text; }
+std::string Answer::render() const& { return text.empty() ? json::serialize(body) : text; }
+std::string Answer::render() && { return text.empty() ? json::serialize(body) : std::move(text); }
 
 json::object& Answer::members() {
   if (!text.empty()) {

@@ -24,7 +24,8 @@ struct Answer {
   // written directly. When set, `body` is empty and unused.
   std::string text;
   bool ok() const;
-  std::string render() const;
+  std::string render() const&;
+  std::string render() &&;  // moves `text` out when set
   // The members as an object to add to (parses `text` into `body` first when set).
   boost::json::object& members();
   // Adds "durability":"nosync" as the answer's last member.

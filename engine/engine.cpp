@@ -127,7 +127,7 @@ std::vector<std::string> Engine::Impl::run_parsed_batch(std::size_t count, const
         try {
           Answer a = execute_parsed(ctx, parsed);
           if (options.durability == Durability::nosync) a.mark_nosync();
-          answers[i] = render(a);
+          answers[i] = std::move(a).render();
         } catch (const std::exception& e) {
           // A storage failure fails the batch. Anything else — a bug, a corrupt projection,
           // a key LMDB cannot store — is this command's fault: drop it and run the batch
