@@ -135,6 +135,14 @@ void Txn::put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigne
   check("mdb_put", mdb_put(txn_, dbi, &k, &v, flags));
 }
 
+bool Txn::append(MDB_dbi dbi, std::string_view key, std::string_view value) {
+  MDB_val k = to_val(key), v = to_val(value);
+  int rc = mdb_put(txn_, dbi, &k, &v, MDB_APPEND);
+  if (rc == MDB_KEYEXIST) return false;  // returned before anything is changed
+  check("mdb_put", rc);
+  return true;
+}
+
 bool Txn::del(MDB_dbi dbi, std::string_view key) {
   MDB_val k = to_val(key);
   int rc = mdb_del(txn_, dbi, &k, nullptr);

@@ -83,6 +83,9 @@ class Txn {
   // `out` then is untouched.
   bool get(MDB_dbi dbi, std::string_view key, std::string_view& out) const;
   void put(MDB_dbi dbi, std::string_view key, std::string_view value, unsigned flags = 0);
+  // Puts a key past the last one (MDB_APPEND: no search); false, and nothing written, when
+  // the key is not past the last.
+  bool append(MDB_dbi dbi, std::string_view key, std::string_view value);
   bool del(MDB_dbi dbi, std::string_view key);
   void drop(MDB_dbi dbi, bool delete_db);
 

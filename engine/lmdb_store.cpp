@@ -23,7 +23,12 @@ bool LmdbStore::get(Table t, std::string_view key, std::string& out) const {
   return true;
 }
 
-void LmdbStore::put(Table t, std::string_view key, std::string_view value) { txn_.put(dbi(t), key, value); }
+void LmdbStore::put(Table t, std::string_view key, std::string_view value) {
+  // A touch's key starts with its event's seq, the largest yet: appended without a search
+  // (a put when it is not past the last key: an event touching several runs).
+  if (t == Table::run_touches && txn_.append(dbi(t), key, value)) return;
+  txn_.put(dbi(t), key, value);
+}
 
 bool LmdbStore::del(Table t, std::string_view key) { return txn_.del(dbi(t), key); }
 
