@@ -144,3 +144,26 @@ TEST_CASE("a database of projection layout 1 is rebuilt when the engine opens it
   }
   CHECK(cli_verify(db.dir()) == 0);
 }
+
+TEST_CASE("touches stored in LMDB: appended when past the last key, put when not", "[history][lmdb]") {
+  TempDir dir;
+  lmdb::Env env(dir.path(), lmdb::Env::Options{});
+  lmdb::Txn txn(env, true);
+  Dbis dbis = open_dbis(txn, true);
+  LmdbStore s(txn, dbis);
+  touch_run(s, 7, 3);
+  touch_run(s, 9, 4);
+  touch_run(s, 8, 4);  // the same event touching a smaller run id: not past the last key
+  touch_run(s, 2, 4);
+  touch_run(s, 7, 5);
+  s.put(Table::run_touches, key_ids(5, 7), be64(3));  // the last key again: rewritten in place
+  std::vector<std::string> keys;
+  s.scan(Table::run_touches, "", [&](std::string_view k, std::string_view) {
+    keys.emplace_back(k);
+    return true;
+  });
+  CHECK(keys == std::vector<std::string>{key_ids(3, 7), key_ids(4, 2), key_ids(4, 8), key_ids(4, 9), key_ids(5, 7)});
+  CHECK(run_touch_seqs(s, 7) == std::vector<std::uint64_t>{3, 5});
+  CHECK(run_touch_seqs(s, 8) == std::vector<std::uint64_t>{4});
+  CHECK(run_touch_seqs(s, 2) == std::vector<std::uint64_t>{4});
+}
