@@ -48,7 +48,7 @@ constexpr std::size_t kBatchesAhead = 2;
 constexpr std::size_t kBatchesPooled = kBatchesAhead + 2;
 constexpr int kStopCheckMs = 100;
 constexpr int kTrimThresholdBytes = 256 << 20;
-constexpr int kMmapThresholdBytes = 32 << 20;  // glibc's largest
+constexpr int kMmapThresholdBytes = 32 << 20;  // glibc's largest on 64-bit
 
 // Splits stdin into lines. A line longer than kLineBytesMax is not kept: its bytes are
 // dropped as they arrive and it is handed on as an over-long marker, so memory stays bounded.
@@ -128,10 +128,23 @@ class LineReader {
 // from the heap when it runs out. A spent batch goes back to the reader with its buffer,
 // whose pages are then already mapped (a fresh block each batch cost the reader a page
 // fault per 4 KiB: a third of its time).
+// The lines' json values live in `buffer`, which nothing counts: every copy of a part of
+// them must be gone when the batch is (commands copy parts only into locals).
 struct Batch {
-  std::unique_ptr<unsigned char[]> buffer;  // declared first: outlives the lines
+  std::unique_ptr<unsigned char[]> buffer;  // declared first: destroyed after the lines
   std::size_t buffer_size = 0;
   std::vector<ParsedLine> parsed;
+
+  Batch() = default;
+  Batch(Batch&&) noexcept = default;
+  // Member-wise assignment would free this batch's buffer before its lines.
+  Batch& operator=(Batch&& other) noexcept {
+    parsed.clear();
+    buffer = std::move(other.buffer);
+    buffer_size = other.buffer_size;
+    parsed = std::move(other.parsed);
+    return *this;
+  }
 };
 
 // The reader thread's side: batches of parsed lines, in input order, then the end.
@@ -251,7 +264,7 @@ bool write_lines(const std::vector<std::string>& lines) {
     while (first < iov.size()) {
       ssize_t n = ::writev(1, iov.data() + first, static_cast<int>(iov.size() - first));
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return false;
+      if (n <= 0) return false;  // 0: nothing taken of a non-empty write
       auto written = static_cast<std::size_t>(n);
       while (first < iov.size() && written >= iov[first].iov_len) written -= iov[first++].iov_len;
       if (first < iov.size()) {

@@ -9,7 +9,8 @@ namespace opsledger {
 // held, so that LMDB refuses them inside the command that used them, not at the flush.
 constexpr std::size_t kLmdbKeyMax = 511;
 
-// The identity keys: scope kind, scope id, then the 64 hex digits of the identity hash.
+// The identity keys: scope kind, scope id, then the 64 hex digits of the identity hash
+// (key_identity, projections/records.h). Keys of another size are held the ordinary way.
 constexpr std::size_t kIdentityKeySize = 1 + 8 + 64;
 constexpr std::size_t kRunKeySize = 8;
 
@@ -46,19 +47,28 @@ bool BatchStore::held_table(Table t) {
   }
 }
 
-BatchStore::Entries::value_type& BatchStore::entry(Table t, std::string_view key, bool read_base) const {
+BatchStore::Entries::value_type* BatchStore::loaded(Table t, std::string_view key) const {
+  Entries& rows = tables_[static_cast<std::size_t>(t)];
+  auto it = rows.find(key);
+  if (it != rows.end()) return &*it;
+  if (rows_ >= kHeldRowsMax) return nullptr;
+  Entry e;
+  std::string v;
+  if (base_->get(t, key, v)) e.value = std::move(v);
+  ++rows_;
+  return &*rows.emplace(std::string(key), std::move(e)).first;
+}
+
+BatchStore::Entries::value_type& BatchStore::for_write(Table t, std::string_view key) {
   Entries& rows = tables_[static_cast<std::size_t>(t)];
   auto it = rows.find(key);
   if (it != rows.end()) return *it;
   reserve_row();
-  Entry e;
-  std::string v;
-  if (read_base && base_->get(t, key, v)) e.value = std::move(v);
   ++rows_;
-  return *rows.emplace(std::string(key), std::move(e)).first;
+  return *rows.emplace(std::string(key), Entry{}).first;
 }
 
-void BatchStore::reserve_row() const {
+void BatchStore::reserve_row() {
   if (rows_ < kHeldRowsMax) return;
   // Everything held is written to the base, which then answers for it.
   flush();
@@ -72,10 +82,10 @@ FlatRows* BatchStore::flat_for(Table t, std::string_view key) const {
 
 FlatRows::Row* BatchStore::flat_row(FlatRows& rows, Table t, std::string_view key) const {
   if (FlatRows::Row* row = rows.find(key)) return row;
+  if (rows_ >= kHeldRowsMax) return nullptr;
   std::string v;
   bool found = base_->get(t, key, v);
   if (found && v.size() != FlatRows::kValueSize) return nullptr;
-  reserve_row();
   FlatRows::Row row{};
   row.present = found;
   if (found) std::memcpy(row.value, v.data(), FlatRows::kValueSize);
@@ -98,9 +108,10 @@ bool BatchStore::get(Table t, std::string_view key, std::string& out) const {
     return true;
   }
   if (!held(t, key)) return base_->get(t, key, out);
-  const Entry& e = entry(t, key, true).second;
-  if (!e.value) return false;
-  out = *e.value;
+  const auto* row = loaded(t, key);
+  if (!row) return base_->get(t, key, out);
+  if (!row->second.value) return false;
+  out = *row->second.value;
   return true;
 }
 
@@ -125,7 +136,7 @@ void BatchStore::put(Table t, std::string_view key, std::string_view value) {
     return;
   }
   if (!held(t, key)) return base_->put(t, key, value);
-  change(t, entry(t, key, false), std::string(value));  // replaces the base's value: not read
+  change(t, for_write(t, key), std::string(value));
 }
 
 bool BatchStore::del(Table t, std::string_view key) {
@@ -138,9 +149,10 @@ bool BatchStore::del(Table t, std::string_view key) {
     return true;
   }
   if (!held(t, key)) return base_->del(t, key);
-  auto& row = entry(t, key, true);
-  if (!row.second.value) return false;
-  change(t, row, std::nullopt);
+  auto* row = loaded(t, key);
+  if (!row) return base_->del(t, key);
+  if (!row->second.value) return false;
+  change(t, *row, std::nullopt);
   return true;
 }
 

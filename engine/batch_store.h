@@ -9,15 +9,16 @@
 // table goes straight to LMDB. The small tables' rows are kept in a hash map per table; the
 // identities and last touches (fixed-size keys, 8-byte values) as flat rows
 // (engine/flat_rows.h). A scan of a held table flushes first, so scans always see every
-// write. At most kHeldRowsMax rows are held: past that the store flushes and
-// forgets them all (they are in LMDB's transaction), so memory stays bounded however many
-// rows a batch or a replay touches.
+// write. At most kHeldRowsMax rows are held: a write past that flushes and forgets them all
+// (they are in LMDB's transaction), and a read past it is served by the base without
+// holding the row (a read never writes), so memory stays bounded however many rows a batch
+// or a replay touches.
 //
 // The engine keeps one BatchStore across its batches (`rebind` to each batch's
 // transaction), so the rows it holds stay warm from one commit to the next. That is only
 // sound while nothing else writes the database: the engine forgets them whenever another
-// write transaction (another process's, a snapshot's, a failed attempt) came between
-// (engine/engine.cpp, Engine::Impl::run_parsed_batch).
+// write transaction (another process's, a snapshot's) came between, and after a batch that
+// did not commit what it held (engine/engine.cpp, Engine::Impl::run_parsed_batch).
 #pragma once
 
 #include <array>
@@ -54,7 +55,8 @@ class BatchStore final : public Store {
   void scan(Table t, std::string_view prefix, const Visitor& visit, std::string_view from = {}) const override;
   void clear() override;
 
-  // Writes every held change to the base store (in key order); call before committing.
+  // Writes every held change to the base store (table by table, in key order); call
+  // before committing.
   void flush() const;
   // Drops every held row, written or not (after an aborted transaction, or when the
   // base changed behind this store's back).
@@ -83,18 +85,21 @@ class BatchStore final : public Store {
     Table table;
     Entries::value_type* row;  // a node pointer: valid until its row is erased
   };
-  // The held row of (t, key); read from the base on first use when `read_base`.
-  Entries::value_type& entry(Table t, std::string_view key, bool read_base) const;
+  // The held row of (t, key), read from the base on first use; nullptr when it is not
+  // held and there is no room to hold it (the caller then reads the base).
+  Entries::value_type* loaded(Table t, std::string_view key) const;
+  // The held row of (t, key) for a write (the base's value is replaced: not read).
+  Entries::value_type& for_write(Table t, std::string_view key);
   // Sets a held row's value (nullopt: deleted) and marks it for the flush.
   void change(Table t, Entries::value_type& row, std::optional<std::string> value);
   void drop_rows() const noexcept;
   // The flat rows of a big table when `key` has their key size, else nullptr.
   FlatRows* flat_for(Table t, std::string_view key) const;
-  // The held row of `key` in `rows`, read from the base on first use; nullptr when the
-  // base holds a value that is not 8 bytes (then it is not held).
+  // The held row of `key` in `rows`, read from the base on first use; nullptr when it is
+  // not held and cannot be: no room, or the base holds a value that is not 8 bytes.
   FlatRows::Row* flat_row(FlatRows& rows, Table t, std::string_view key) const;
-  // Makes room for one more held row.
-  void reserve_row() const;
+  // Makes room for one more held row for a write: flushes and forgets every row when full.
+  void reserve_row();
 
   Store* base_ = nullptr;
   mutable std::array<Entries, kTableCount> tables_;

@@ -139,7 +139,8 @@ ParsedLine parse_line(std::string_view line, json::storage_ptr storage) {
 
 ParsedLine parse_line(std::string_view line) {
   // One block for the whole parsed command, freed at once; counted, so that a copy of a
-  // part of it that outlives the command keeps it alive.
+  // part of it that outlives the command keeps it alive. (`opsledger apply` parses into
+  // buffers it reuses, which nothing counts: cli/cmd_apply.cpp.)
   return parse_line(line, json::make_shared_resource<json::monotonic_resource>(2 * line.size() + 512));
 }
 

@@ -40,8 +40,9 @@ struct Engine::Impl {
 
   // The hot rows, kept warm from one batch to the next (engine/batch_store.h). They match
   // the database only when the next write transaction's id is `held_rows_txn`: the id
-  // right after the batch that last flushed them. 0 while a batch runs, so that an attempt
-  // that fails halfway leaves them forgotten.
+  // right after the batch that last committed them (or that batch's own id when it wrote
+  // nothing and was aborted). 0 while a batch runs, so that an attempt that fails halfway
+  // leaves them forgotten.
   std::mutex held_rows_mu;
   BatchStore held_rows;
   std::size_t held_rows_txn = 0;

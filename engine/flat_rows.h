@@ -53,7 +53,7 @@ class FlatRows {
   void grow();
 
   std::size_t key_size_;
-  std::size_t stride_;                 // a record: the key, then a Row, 8-byte aligned
+  std::size_t stride_;                 // a record: the key, then a Row (rounded up to 8 bytes)
   std::vector<std::uint64_t> slots_;   // 0 empty; else the hash's high 32 bits, then index + 1
   std::vector<unsigned char> records_;
   std::uint32_t count_ = 0;

@@ -164,6 +164,19 @@ TEST_CASE("batch store: past kHeldRowsMax rows it flushes and forgets, and still
   s.flush();
   CHECK(base.puts == static_cast<int>(n));
   CHECK(keys_of(base.inner, Table::run_last_touch).size() == n);
+
+  // Full, a read of a row not held is answered by the base and writes nothing.
+  s.forget();
+  for (std::size_t i = 0; i < BatchStore::kHeldRowsMax; ++i) s.put(Table::meta, be64(i), "m");
+  REQUIRE(s.held_rows() == BatchStore::kHeldRowsMax);
+  int gets = base.gets;
+  REQUIRE(s.get(Table::run_last_touch, be64(1), v));
+  CHECK(get_be64(v) == 0);
+  CHECK_FALSE(s.get(Table::catalog, "absent", v));
+  CHECK_FALSE(s.del(Table::catalog, "absent"));
+  CHECK(base.gets == gets + 2);
+  CHECK(base.puts == static_cast<int>(n));  // no flush
+  CHECK(s.held_rows() == BatchStore::kHeldRowsMax);
 }
 
 TEST_CASE("batch store: forget drops held rows, written or not; rebind keeps them", "[batch_store]") {
