@@ -127,9 +127,9 @@ class LineReader {
 // A batch's parsed lines share one block: `buffer`, then what the resource over it takes
 // from the heap when it runs out. A spent batch goes back to the reader with its buffer,
 // whose pages are then already mapped (a fresh block each batch cost the reader a page
-// fault per 4 KiB: a third of its time).
-// The lines' json values live in `buffer`, which nothing counts: every copy of a part of
-// them must be gone when the batch is (commands copy parts only into locals).
+// fault per 4 KiB: a quarter of its time). The lines' json values live in `buffer`, which
+// nothing counts: every copy of a part of them must be gone when the batch is (commands
+// copy parts only into locals).
 struct Batch {
   std::unique_ptr<unsigned char[]> buffer;  // declared first: destroyed after the lines
   std::size_t buffer_size = 0;
