@@ -3,21 +3,20 @@
 #include <algorithm>
 #include <cstring>
 
+#include "projections/records.h"
+
 namespace opsledger {
 
 // LMDB takes keys of 1 to 511 bytes (its default MDB_MAXKEYSIZE). Other keys are never
 // held, so that LMDB refuses them inside the command that used them, not at the flush.
 constexpr std::size_t kLmdbKeyMax = 511;
 
-// The identity keys: scope kind, scope id, then the 64 hex digits of the identity hash
-// (key_identity, projections/records.h). Keys of another size are held the ordinary way.
-constexpr std::size_t kIdentityKeySize = 1 + 8 + 64;
-constexpr std::size_t kRunKeySize = 8;
-
+// The flat tables' key sizes are their keys' own (projections/records.h); keys of another
+// size are held the ordinary way.
 BatchStore::BatchStore() {
   flat_[static_cast<std::size_t>(Table::active_identity)] = std::make_unique<FlatRows>(kIdentityKeySize);
   flat_[static_cast<std::size_t>(Table::strict_identity)] = std::make_unique<FlatRows>(kIdentityKeySize);
-  flat_[static_cast<std::size_t>(Table::run_last_touch)] = std::make_unique<FlatRows>(kRunKeySize);
+  flat_[static_cast<std::size_t>(Table::run_last_touch)] = std::make_unique<FlatRows>(kIdKeySize);
 }
 
 BatchStore::BatchStore(Store& base) : BatchStore() { base_ = &base; }

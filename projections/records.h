@@ -138,9 +138,12 @@ std::optional<std::uint64_t> load_u64(const Store& s, Table t, std::string_view 
 void save_u64(Store& s, Table t, std::string_view key, std::uint64_t v);
 
 // Keys.
-std::string key_id(Id a);
+std::string key_id(Id a);  // kIdKeySize bytes
 std::string key_ids(Id a, Id b);
+// kIdentityKeySize bytes for a run_identity_hash (64 hex digits): kind, scope id, hash.
 std::string key_identity(ScopeKind kind, Id scope_id, std::string_view identity_hash_hex);
+inline constexpr std::size_t kIdKeySize = 8;
+inline constexpr std::size_t kIdentityKeySize = 1 + kIdKeySize + 64;
 std::string key_resource_type(std::string_view canonical_type, SourceClass sc);
 std::string key_coverage(Id env, std::string_view canonical_type, SourceClass sc);
 std::string key_eligibility(Id env, std::string_view scope_key);

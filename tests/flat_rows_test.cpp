@@ -11,6 +11,7 @@
 #include "engine/flat_rows.h"
 #include "events/bytes.h"
 #include "projections/memory_store.h"
+#include "projections/records.h"
 
 using namespace opsledger;
 
@@ -86,6 +87,9 @@ TEST_CASE("flat rows: finds what was inserted through growth, lists changed rows
 
 TEST_CASE("batch store: identities and last touches are held as flat rows, written once at the flush",
           "[batch_store][flat_rows]") {
+  // The flat tables' key sizes are the keys' own.
+  REQUIRE(key_identity(ScopeKind::tenant, 10, std::string(64, 'a')).size() == kIdentityKeySize);
+  REQUIRE(key_id(7).size() == kIdKeySize);
   MemoryStore base;
   std::string identity(73, 'i'), other_identity(73, 'j');
   base.put(Table::active_identity, identity, be64(5));
