@@ -202,7 +202,10 @@ Answer decide_start(CommandContext& ctx, const StartRequest& r) {
   auto top_pc = r.provider_connection_id;
   auto at = r.at;
   const Store& s = ctx.store();
-  StartDecided ev;
+  // Built in place as an Event: append and answer_for take the variant, and passing them a
+  // StartDecided would copy it, strings and all, into a temporary variant for each call.
+  Event event(std::in_place_type<StartDecided>);
+  StartDecided& ev = std::get<StartDecided>(event);
   ev.workspace_id = ws;
   ev.tenant_id = tenant;
   ev.type = type;
@@ -214,7 +217,7 @@ Answer decide_start(CommandContext& ctx, const StartRequest& r) {
   auto record = [&](Decision d, std::string_view reason) {
     ev.decision = d;
     ev.reason_code = std::string(reason);
-    return answer_for(ev, ctx.append(ev, when, actor));
+    return answer_for(event, ctx.append(event, when, actor));
   };
 
   // 1. isolation and capability

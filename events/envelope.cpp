@@ -21,10 +21,7 @@ std::string encode_envelope(Envelope& e) {
   w.raw(e.request_digest);
   w.raw(e.prev_hash);
   w.str(e.payload);
-  Sha256 h;
-  h.update(e.prev_hash);
-  h.update(out);
-  e.hash = h.finish();
+  e.hash = sha256(e.prev_hash, out);
   out += e.hash;
   return out;
 }
@@ -75,10 +72,7 @@ bool envelope_hash_ok(std::string_view bytes) {
   } catch (const DecodeError&) {
     return false;
   }
-  Sha256 h;
-  h.update(e.prev_hash);
-  h.update(bytes.substr(0, bytes.size() - kHashSize));
-  return h.finish() == e.hash;
+  return sha256(e.prev_hash, bytes.substr(0, bytes.size() - kHashSize)) == e.hash;
 }
 
 }  // namespace opsledger

@@ -45,9 +45,23 @@ std::string Sha256::finish() {
   return std::string(reinterpret_cast<const char*>(md), 32);
 }
 
-std::string sha256(std::string_view bytes) {
+namespace {
+Sha256& thread_hasher() {
   thread_local Sha256 h;
+  return h;
+}
+}  // namespace
+
+std::string sha256(std::string_view bytes) {
+  Sha256& h = thread_hasher();
   h.update(bytes);
+  return h.finish();
+}
+
+std::string sha256(std::string_view a, std::string_view b) {
+  Sha256& h = thread_hasher();
+  h.update(a);
+  h.update(b);
   return h.finish();
 }
 

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "engine/engine_impl.h"
+#include "events/sha256.h"
 #include "engine/event_log.h"
 #include "engine/lmdb.h"
 #include "engine/lmdb_store.h"
@@ -144,6 +145,22 @@ TEST_CASE("a payload stored big-endian decodes to the same event", "[log][golden
   // An endianness byte other than 0 or 1 is a clean error.
   big[0] = 2;
   CHECK_THROWS_AS(decode_payload(type, 1, big), DecodeError);
+}
+
+TEST_CASE("SHA-256 of one string and of two parts agree, however the thread's hasher was left", "[log][hash]") {
+  // FIPS 180-2's "abc" vector.
+  const std::string abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+  CHECK(to_hex(sha256("abc")) == abc);
+  CHECK(to_hex(sha256("a", "bc")) == abc);
+  CHECK(to_hex(sha256("", "abc")) == abc);
+  CHECK(to_hex(sha256("abc", "")) == abc);
+  // A hasher left mid-message by another user (Sha256 objects are separate) does not leak.
+  Sha256 own;
+  own.update("x");
+  CHECK(to_hex(sha256("ab", "c")) == abc);
+  CHECK(to_hex(own.finish()) == to_hex(sha256("x")));
+  std::string long_text(1000, 'q');
+  CHECK(sha256(long_text.substr(0, 333), long_text.substr(333)) == sha256(long_text));
 }
 
 TEST_CASE("envelope round trip keeps every field and the hash covers them", "[log]") {
