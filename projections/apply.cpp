@@ -15,7 +15,7 @@ void touch_run(Store& s, Id run_id, const EventMeta& m) { touch_run(s, run_id, m
 RunRecord must_load_run(const Store& s, Id run_id) {
   auto r = load<RunRecord>(s, Table::runs, key_id(run_id));
   if (!r) throw DecodeError("event names run " + std::to_string(run_id) + " which does not exist");
-  return *r;
+  return std::move(*r);
 }
 
 void keep_failures(RunRecord& run, const std::vector<Failure>& failures) {

@@ -122,7 +122,7 @@ OPSLEDGER_CODEC(ScopeDef)
 // Typed access: load<T>(store, table, key) -> optional<T>; save(store, table, key, record).
 template <class T>
 std::optional<T> load(const Store& s, Table t, std::string_view key) {
-  std::string bytes;
+  thread_local std::string bytes;  // its capacity is kept: a run's record is ~500 bytes
   if (!s.get(t, key, bytes)) return std::nullopt;
   T r;
   decode(bytes, r);
