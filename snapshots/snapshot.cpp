@@ -23,6 +23,26 @@
 
 namespace opsledger::detail {
 
+// A std::streambuf reading a fixed range in memory (loading). Boost's binary archive reads
+// through sgetn and keeps no buffer of its own, so the loader may also take a record's
+// bytes straight from the range (take) between two archive reads.
+class RangeSource : public std::streambuf {
+ public:
+  explicit RangeSource(std::string_view in) {
+    char* p = const_cast<char*>(in.data());
+    setg(p, p, p + in.size());
+  }
+  // The next `n` bytes, as a view into the range, and moves past them; throws when fewer
+  // are left.
+  std::string_view take(std::uint64_t n) {
+    auto left = static_cast<std::uint64_t>(egptr() - gptr());
+    if (n > left) throw std::runtime_error("record runs past the end of the archive");
+    std::string_view out(gptr(), static_cast<std::size_t>(n));
+    setg(eback(), gptr() + n, egptr());
+    return out;
+  }
+};
+
 // What the archive holds. Saving reads the tables from `source`; loading fills `target`.
 struct SnapshotImage {
   std::uint64_t seq = 0;
@@ -31,6 +51,7 @@ struct SnapshotImage {
   const Store* source = nullptr;
   MemoryStore* target = nullptr;
   std::uint64_t bytes_bound = 0;  // loading: no length may exceed the archive size
+  RangeSource* range = nullptr;    // loading: the archive's bytes, for rows read as views
   // Loading: the restored state's digest, fed as the rows arrive (in key order, tables in
   // Table order as save writes them); empty when the tables came in another order, and
   // the caller then hashes the restored state.
@@ -83,11 +104,10 @@ struct SnapshotImage {
       auto& map = target->table(*table);
       if (!map.empty()) throw std::runtime_error("table " + name + " appears twice");
       if (in_digest_order) in_digest_order = digester.begin_table(*table);
-      std::string k, v;
       for (;;) {
         if (!load_flag(ar)) break;
-        read_bytes(ar, k);
-        read_bytes(ar, v);
+        std::string_view k = read_view(ar);
+        std::string_view v = read_view(ar);
         if (!map.append(k, v)) throw std::runtime_error("keys out of order in " + name);
         if (in_digest_order) digester.row(k, v);
       }
@@ -115,6 +135,15 @@ struct SnapshotImage {
     if (len) ar.load_binary(out.data(), len);
   }
 
+  // A row's key or value (same layout: u64 length, bytes), seen in place in the archive
+  // instead of copied out of it.
+  template <class Archive>
+  std::string_view read_view(Archive& ar) {
+    std::uint64_t len = 0;
+    ar >> len;
+    return range->take(len);
+  }
+
   BOOST_SERIALIZATION_SPLIT_MEMBER()
 };
 
@@ -137,13 +166,6 @@ class StringSink : public std::streambuf {
   std::string& out_;
 };
 
-class RangeSource : public std::streambuf {
- public:
-  explicit RangeSource(std::string_view in) {
-    char* p = const_cast<char*>(in.data());
-    setg(p, p, p + in.size());
-  }
-};
 
 }  // namespace opsledger::detail
 
@@ -204,6 +226,7 @@ std::optional<Snapshot> decode_archive(std::uint64_t key_seq, std::string_view a
     image.bytes_bound = archive.size();
     {
       detail::RangeSource source(archive);
+      image.range = &source;
       boost::archive::binary_iarchive ar(source);
       ar >> image;
     }
