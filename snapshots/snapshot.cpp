@@ -7,8 +7,10 @@
 #include <boost/serialization/tracking.hpp>
 #include <boost/serialization/version.hpp>
 
+#include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <stdexcept>
 #include <streambuf>
 #include <system_error>
@@ -43,6 +45,59 @@ class RangeSource : public std::streambuf {
   }
 };
 
+// The restored state's digest, computed on a second thread while the loader goes on: the
+// loader says which tables (a prefix in Table order) it has finished, and `run`, on the
+// other thread, hashes each finished table while the loader fills the next ones. Tables
+// are separate objects, so reading a finished one while another is written is safe. A
+// snapshot's tables come in Table order (encode_snapshot writes them so); when a forged
+// one's do not, the loader gives up the feed and the caller hashes the restored state.
+class DigestFeed {
+ public:
+  explicit DigestFeed(const MemoryStore& state) : state_(state) {}
+
+  // Loader: tables [0, n) are complete.
+  void finished_through(std::size_t n) {
+    {
+      std::lock_guard lock(mu_);
+      if (n > finished_) finished_ = n;
+    }
+    cv_.notify_one();
+  }
+  // Loader: stop hashing (the load failed, or its tables came out of order).
+  void give_up() {
+    {
+      std::lock_guard lock(mu_);
+      given_up_ = true;
+    }
+    cv_.notify_one();
+  }
+  // The other thread: hashes tables as they finish; returns once all are hashed or the
+  // loader gave up.
+  void run() {
+    StateDigester digester;
+    for (std::size_t t = 0; t < kTableCount; ++t) {
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [&] { return given_up_ || finished_ > t; });
+        if (given_up_) return;
+      }
+      digester.begin_table(static_cast<Table>(t));
+      state_.table(static_cast<Table>(t)).for_each([&](std::string_view k, std::string_view v) { digester.row(k, v); });
+    }
+    digest_ = digester.finish();
+  }
+  // After `run` has returned: the digest, or empty when the loader gave up.
+  const std::string& digest() const { return digest_; }
+
+ private:
+  const MemoryStore& state_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::size_t finished_ = 0;
+  bool given_up_ = false;
+  std::string digest_;
+};
+
 // What the archive holds. Saving reads the tables from `source`; loading fills `target`.
 struct SnapshotImage {
   std::uint64_t seq = 0;
@@ -52,10 +107,9 @@ struct SnapshotImage {
   MemoryStore* target = nullptr;
   std::uint64_t bytes_bound = 0;  // loading: no length may exceed the archive size
   RangeSource* range = nullptr;    // loading: the archive's bytes, for rows read as views
-  // Loading: the restored state's digest, fed as the rows arrive (in key order, tables in
-  // Table order as save writes them); empty when the tables came in another order, and
-  // the caller then hashes the restored state.
-  std::string restored_digest;
+  // Loading: told which tables are complete, for the digest on the other thread (may be
+  // null: the caller then hashes the restored state).
+  DigestFeed* feed = nullptr;
 
   template <class Archive>
   void save(Archive& ar, unsigned /*version*/) const {
@@ -92,8 +146,7 @@ struct SnapshotImage {
     std::uint32_t tables = 0;
     ar >> tables;
     if (tables > 4096) throw std::runtime_error("implausible table count");
-    StateDigester digester;
-    bool in_digest_order = true;
+    std::size_t next_table = 0;  // tables below it are complete (they came in Table order)
     for (std::uint32_t n = 0; n < tables; ++n) {
       std::string name;
       read_bytes(ar, name);
@@ -103,16 +156,21 @@ struct SnapshotImage {
       if (!table) throw std::runtime_error("unknown table " + name);
       auto& map = target->table(*table);
       if (!map.empty()) throw std::runtime_error("table " + name + " appears twice");
-      if (in_digest_order) in_digest_order = digester.begin_table(*table);
+      auto index = static_cast<std::size_t>(*table);
+      if (feed && index < next_table) {  // out of Table order: the caller hashes the state
+        feed->give_up();
+        feed = nullptr;
+      }
+      if (feed) feed->finished_through(index);  // every table before this one is complete
+      next_table = index + 1;
       for (;;) {
         if (!load_flag(ar)) break;
         std::string_view k = read_view(ar);
         std::string_view v = read_view(ar);
         if (!map.append(k, v)) throw std::runtime_error("keys out of order in " + name);
-        if (in_digest_order) digester.row(k, v);
       }
     }
-    if (in_digest_order) restored_digest = digester.finish();
+    if (feed) feed->finished_through(kTableCount);
   }
 
   // The record flag was saved as a bool (one byte). It is read as a byte and checked:
@@ -206,9 +264,12 @@ std::string encode_snapshot(std::uint64_t seq, const std::string& chain_hash, co
 
 namespace {
 
-// The archive after the header: its signature, then the image, checked against the key's
-// seq and the recorded digest. Every fault is a `problem`; nothing throws.
-std::optional<Snapshot> decode_archive(std::uint64_t key_seq, std::string_view archive, std::string& problem) {
+// The archive after the header: its signature, then the image into `snap`, checked against
+// the key's seq (the digest is checked by the caller). Every fault is a `problem` and
+// false; nothing throws but bad_alloc. `feed` (may be null) is told which tables are
+// complete; the caller gives it up when this fails.
+bool decode_archive(std::uint64_t key_seq, std::string_view archive, Snapshot& snap, detail::DigestFeed* feed,
+                    std::string& problem) {
   try {
     // Boost reads the archive's signature as a string of whatever length the archive
     // claims, allocating first (found by the snapshot fuzz target): check it here.
@@ -218,12 +279,12 @@ std::optional<Snapshot> decode_archive(std::uint64_t key_seq, std::string_view a
     signature += kSignature;
     if (archive.substr(0, signature.size()) != signature) {
       problem = "not a Boost.Serialization binary archive";
-      return std::nullopt;
+      return false;
     }
-    Snapshot snap;
     detail::SnapshotImage image;
     image.target = &snap.state;
     image.bytes_bound = archive.size();
+    image.feed = feed;
     {
       detail::RangeSource source(archive);
       image.range = &source;
@@ -235,34 +296,32 @@ std::optional<Snapshot> decode_archive(std::uint64_t key_seq, std::string_view a
     snap.digest = std::move(image.digest);
     if (snap.seq != key_seq) {
       problem = "records seq " + std::to_string(snap.seq) + " but is stored under seq " + std::to_string(key_seq);
-      return std::nullopt;
+      return false;
     }
     if (snap.chain_hash.size() != kHashSize || snap.digest.size() != kHashSize) {
       problem = "malformed chain hash or digest";
-      return std::nullopt;
+      return false;
     }
     if (last_applied_seq(snap.state) != snap.seq) {
       problem = "its state was applied up to seq " + std::to_string(last_applied_seq(snap.state));
-      return std::nullopt;
+      return false;
     }
-    std::string restored = image.restored_digest.empty() ? state_digest(snap.state) : image.restored_digest;
-    if (restored != snap.digest) {
-      problem = "restored state does not hash to the recorded digest";
-      return std::nullopt;
-    }
-    return snap;
+    return true;
+  } catch (const std::bad_alloc&) {
+    throw;
   } catch (const std::exception& e) {
     problem = std::string("does not decode: ") + e.what();
   } catch (...) {
     problem = "does not decode";
   }
-  return std::nullopt;
+  return false;
 }
 
-// The archive's checksum is computed on a second thread while the archive is decoded (the
-// decoder takes any bytes: the snapshot fuzz target feeds it hostile archives under correct
-// checksums). A damaged archive is reported as damaged whatever the decoder made of it.
-// Throws only std::bad_alloc, having joined its thread.
+// Two jobs run on a second thread while the archive is decoded on this one: the archive's
+// checksum (the decoder takes any bytes: the snapshot fuzz target feeds it hostile archives
+// under correct checksums), then the restored state's digest, table by table as the
+// decoder finishes them (DigestFeed). A damaged archive is reported as damaged whatever the
+// decoder made of it. Throws only std::bad_alloc, having joined its thread.
 std::optional<Snapshot> decode_checked(std::uint64_t key_seq, std::string_view bytes, std::string& problem) {
   if (bytes.size() < kHeaderSize || bytes.substr(0, kMagic.size()) != kMagic) {
     problem = "not a snapshot (bad magic or too short)";
@@ -276,36 +335,56 @@ std::optional<Snapshot> decode_checked(std::uint64_t key_seq, std::string_view b
   }
   std::string_view checksum = r.raw(kHashSize);
   std::string_view archive = bytes.substr(kHeaderSize);
+  Snapshot snap;  // outlives the helper thread, which reads its tables
+  detail::DigestFeed feed(snap.state);
   std::string computed;
-  std::exception_ptr hash_failed;  // only bad_alloc
-  auto hash = [&] {
+  std::exception_ptr helper_failed;  // only bad_alloc
+  auto checksum_only = [&] {
     try {
       computed = sha256(archive);
     } catch (...) {
-      hash_failed = std::current_exception();
+      helper_failed = std::current_exception();
     }
   };
-  std::thread hasher;
+  std::thread helper;
   try {
-    hasher = std::thread(hash);
+    helper = std::thread([&] {
+      checksum_only();
+      try {
+        feed.run();
+      } catch (...) {
+        if (!helper_failed) helper_failed = std::current_exception();
+      }
+    });
   } catch (const std::exception&) {  // system_error or bad_alloc: no thread to be had
-    hash();                          // first, on this one
+    checksum_only();                 // first, on this one; the state is hashed after
   }
-  std::optional<Snapshot> snap;
+  bool decoded = false;
   std::string decode_problem;
   try {
-    snap = decode_archive(key_seq, archive, decode_problem);
-  } catch (...) {  // bad_alloc from the problem strings: wait for the hasher, then go on
-    if (hasher.joinable()) hasher.join();
+    decoded = decode_archive(key_seq, archive, snap, helper.joinable() ? &feed : nullptr, decode_problem);
+  } catch (...) {  // bad_alloc: stop the helper and wait for it, then go on
+    feed.give_up();
+    if (helper.joinable()) helper.join();
     throw;
   }
-  if (hasher.joinable()) hasher.join();
-  if (hash_failed) std::rethrow_exception(hash_failed);
+  // A failed decode may have stopped between two tables: the helper would wait for the next.
+  if (!decoded) feed.give_up();
+  if (helper.joinable()) helper.join();
+  if (helper_failed) std::rethrow_exception(helper_failed);
   if (computed != checksum) {
     problem = "checksum does not match (the snapshot is damaged)";
     return std::nullopt;
   }
-  if (!snap) problem = std::move(decode_problem);
+  if (!decoded) {
+    problem = std::move(decode_problem);
+    return std::nullopt;
+  }
+  std::string restored = feed.digest().empty() ? state_digest(snap.state) : feed.digest();
+  if (restored != snap.digest) {
+    problem = "restored state does not hash to the recorded digest";
+    return std::nullopt;
+  }
   return snap;
 }
 
