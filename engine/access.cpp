@@ -35,11 +35,11 @@ Access check_access(const Store& s, const Actor& actor, Id ws, std::optional<Id>
                     std::string_view capability) {
   if (!s.has(Table::workspaces, key_id(ws))) return Access::not_found;
   if (tenant) {
-    auto t = load<TenantRecord>(s, Table::tenants, key_id(*tenant));
+    auto t = load_shared<TenantRecord>(s, Table::tenants, key_id(*tenant));
     if (!t || t->workspace_id != ws) return Access::not_found;
   }
   if (actor.kind != ActorKind::user) return Access::ok;
-  auto m = load<MembershipRecord>(s, Table::memberships, key_ids(ws, actor.user_id));
+  auto m = load_shared<MembershipRecord>(s, Table::memberships, key_ids(ws, actor.user_id));
   if (!m) return Access::not_found;
   if (tenant && !m->all_tenants && !std::binary_search(m->tenant_ids.begin(), m->tenant_ids.end(), *tenant))
     return Access::not_found;

@@ -94,6 +94,8 @@ FlatRows::Row* BatchStore::flat_row(FlatRows& rows, Table t, std::string_view ke
 
 void BatchStore::change(Table t, Entries::value_type& row, std::optional<std::string> value) {
   row.second.value = std::move(value);
+  row.second.decoded.reset();
+  row.second.decoded_type = nullptr;
   if (!row.second.dirty) dirty_.push_back({t, &row});
   row.second.dirty = true;
 }
@@ -112,6 +114,20 @@ bool BatchStore::get(Table t, std::string_view key, std::string& out) const {
   if (!row->second.value) return false;
   out = *row->second.value;
   return true;
+}
+
+std::shared_ptr<const void> BatchStore::decoded(Table t, std::string_view key, const void* type,
+                                                DecodeRecord decode) const {
+  if (flat_for(t, key) || !held(t, key)) return base_->decoded(t, key, type, decode);
+  auto* row = loaded(t, key);
+  if (!row) return base_->decoded(t, key, type, decode);
+  Entry& e = row->second;
+  if (!e.value) return nullptr;
+  if (!e.decoded || e.decoded_type != type) {
+    e.decoded = decode(*e.value);
+    e.decoded_type = type;
+  }
+  return e.decoded;
 }
 
 void BatchStore::put(Table t, std::string_view key, std::string_view value) {

@@ -54,6 +54,9 @@ class BatchStore final : public Store {
   bool del(Table t, std::string_view key) override;
   void scan(Table t, std::string_view prefix, const Visitor& visit, std::string_view from = {}) const override;
   void clear() override;
+  // A held row's decoded record is kept with it until the row changes or is forgotten.
+  std::shared_ptr<const void> decoded(Table t, std::string_view key, const void* type,
+                                      DecodeRecord decode) const override;
 
   // Writes every held change to the base store (table by table, in key order); call
   // before committing.
@@ -72,6 +75,10 @@ class BatchStore final : public Store {
   struct Entry {
     std::optional<std::string> value;  // nullopt: absent
     bool dirty = false;
+    // The value as decoded() last decoded it (its type named by decoded_type); reset when
+    // the value changes.
+    std::shared_ptr<const void> decoded;
+    const void* decoded_type = nullptr;
   };
   // Looked up by string_view, without building a key string.
   struct KeyHash {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
 
 #include "engine/access.h"
 #include "engine/commands.h"
@@ -63,7 +64,7 @@ std::string check_context(Fields& f, const json::object& ctx) {
 
 struct Resolved {
   std::optional<Id> pc;
-  std::optional<ConnectionRecord> conn;
+  std::shared_ptr<const ConnectionRecord> conn;
 };
 
 Resolved resolve_connection(const Store& s, Id ws, std::optional<Id> tenant, std::optional<Id> explicit_pc) {
@@ -71,7 +72,7 @@ Resolved resolve_connection(const Store& s, Id ws, std::optional<Id> tenant, std
   std::optional<Id> candidate = explicit_pc;
   if (!candidate && tenant) candidate = load_u64(s, Table::tenant_defaults, key_id(*tenant));
   if (!candidate) return r;
-  auto conn = load<ConnectionRecord>(s, Table::connections, key_id(*candidate));
+  auto conn = load_shared<ConnectionRecord>(s, Table::connections, key_id(*candidate));
   if (!conn || conn->workspace_id != ws || (tenant && conn->tenant_id != *tenant)) return r;
   r.pc = candidate;
   r.conn = conn;
@@ -180,7 +181,7 @@ Answer cmd_start(CommandContext& ctx, Fields& f) {
 
 Answer decide_start(CommandContext& ctx, const StartRequest& r) {
   if (r.error) return *r.error;
-  auto def = load<OperationTypeDef>(ctx.store(), Table::catalog, r.type);
+  auto def = load_shared<OperationTypeDef>(ctx.store(), Table::catalog, r.type);
   if (!def)
     return field_error("unknown_operation_type", "type " + r.type + " is not in the operation catalog", "type");
   if (r.context_error) return *r.context_error;

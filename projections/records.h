@@ -3,6 +3,7 @@
 // on every decision, and a fixed layout keeps them small and the digest stable.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -128,6 +129,21 @@ std::optional<T> load(const Store& s, Table t, std::string_view key) {
   decode(bytes, r);
   return r;
 }
+// Like load, for records read far more often than written: a store that holds rows keeps
+// the decoded record (Store::decoded). The record is shared and must not be changed; it
+// stays valid after the row changes (the store then decodes a new one).
+template <class T>
+inline constexpr char kRecordTypeTag = 0;  // its address names T
+template <class T>
+std::shared_ptr<const T> load_shared(const Store& s, Table t, std::string_view key) {
+  return std::static_pointer_cast<const T>(
+      s.decoded(t, key, &kRecordTypeTag<T>, [](std::string_view bytes) -> std::shared_ptr<const void> {
+        auto r = std::make_shared<T>();
+        decode(bytes, *r);
+        return r;
+      }));
+}
+
 template <class T>
 void save(Store& s, Table t, std::string_view key, const T& r) {
   s.put(t, key, encode(r));

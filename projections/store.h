@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -69,6 +70,20 @@ class Store {
   bool has(Table t, std::string_view key) const {
     std::string ignored;
     return get(t, key, ignored);
+  }
+
+  // The record of (t, key) as `decode` makes it from the row's bytes; nullptr when absent.
+  // A store that holds rows in memory (engine/batch_store.h) keeps the decoded record with
+  // its row until the row changes, so a record that every command reads (a catalog entry,
+  // a connection, a membership) is decoded once, not per command; this one decodes it on
+  // every call. `type` names the type `decode` makes: one address per type (load_shared in
+  // records.h passes both).
+  using DecodeRecord = std::shared_ptr<const void> (*)(std::string_view bytes);
+  virtual std::shared_ptr<const void> decoded(Table t, std::string_view key, const void* /*type*/,
+                                              DecodeRecord decode) const {
+    std::string bytes;
+    if (!get(t, key, bytes)) return nullptr;
+    return decode(bytes);
   }
 };
 

@@ -14,6 +14,7 @@
 #include "engine/batch_store.h"
 #include "events/bytes.h"
 #include "projections/memory_store.h"
+#include "projections/records.h"
 #include "test_support.h"
 
 using namespace opsledger;
@@ -297,4 +298,54 @@ TEST_CASE("start answers are written exactly as boost::json would serialize them
     CHECK((parsed.end() - 1)->key() == "durability");
   }
   CHECK(texts[2] == texts[0]);  // the replay of x1 is its answer again
+}
+
+TEST_CASE("batch store: a held row's decoded record is kept until the row changes", "[batch_store]") {
+  CountingStore base;
+  save(base.inner, Table::tenants, key_id(7), TenantRecord{3, "Contoso"});
+  BatchStore s(base);
+
+  auto first = load_shared<TenantRecord>(s, Table::tenants, key_id(7));
+  REQUIRE(first);
+  CHECK(first->workspace_id == 3);
+  CHECK(first->name == "Contoso");
+  int gets = base.gets;
+  auto again = load_shared<TenantRecord>(s, Table::tenants, key_id(7));
+  CHECK(again == first);  // the same object: not decoded again
+  CHECK(base.gets == gets);
+
+  // A write replaces it; the record handed out before keeps its value.
+  save(s, Table::tenants, key_id(7), TenantRecord{3, "Fabrikam"});
+  auto changed = load_shared<TenantRecord>(s, Table::tenants, key_id(7));
+  REQUIRE(changed);
+  CHECK(changed != first);
+  CHECK(changed->name == "Fabrikam");
+  CHECK(first->name == "Contoso");
+  CHECK(load<TenantRecord>(s, Table::tenants, key_id(7))->name == "Fabrikam");
+
+  // Deleted, then absent: no record.
+  s.del(Table::tenants, key_id(7));
+  CHECK_FALSE(load_shared<TenantRecord>(s, Table::tenants, key_id(7)));
+  CHECK_FALSE(load_shared<TenantRecord>(s, Table::tenants, key_id(8)));
+
+  // Forgotten rows are read (and decoded) from the base again: here the base never saw the
+  // held write and delete, so it still has the first value.
+  s.forget();
+  auto reread = load_shared<TenantRecord>(s, Table::tenants, key_id(7));
+  REQUIRE(reread);
+  CHECK(reread->name == "Contoso");
+
+  // A store that holds nothing decodes on every call.
+  auto a = load_shared<TenantRecord>(base.inner, Table::tenants, key_id(7));
+  auto b = load_shared<TenantRecord>(base.inner, Table::tenants, key_id(7));
+  REQUIRE(a);
+  REQUIRE(b);
+  CHECK(a != b);
+  CHECK(a->name == b->name);
+  // A table the batch store does not hold goes to the base each time.
+  save(s, Table::runs, key_id(1), RunRecord{});
+  gets = base.gets;
+  CHECK(load_shared<RunRecord>(s, Table::runs, key_id(1)));
+  CHECK(load_shared<RunRecord>(s, Table::runs, key_id(1)));
+  CHECK(base.gets == gets + 2);
 }
