@@ -8,9 +8,10 @@
 // identities from its own seeded generator. The line is built before the latency clock
 // starts; the latency is from the call to the durable answer.
 //
-// The time is split into rounds, and each round runs the engine, then SQLite, then
-// PostgreSQL, each on its own database, which carries over from round to round (each
-// thread's request stream resumes where it stopped). This machine's disk varies by 2x
+// The time is split into rounds, and each round runs the engine, SQLite and PostgreSQL in
+// turn (the order turning from round to round), each on its own database and connections,
+// which carry over from round to round (each thread's request stream resumes where it
+// stopped). This machine's disk varies by 2x
 // within minutes (two back-to-back runs of the same build: 8,602 and 15,473 decisions/s),
 // so a ratio of two 30-second runs taken a minute apart measured the disk's mood as much
 // as the systems; each round's ratio compares runs seconds apart, and the target is
@@ -101,8 +102,8 @@ ClickResult run_clicks(double seconds, const Connect& connect, Streams& streams)
           decide(line, one);
           ++n;
           // Only what was answered inside the window counts: a request still waiting when
-          // the round ends (SQLite's busy waits last up to a second and a half) is not
-          // stretched into it.
+          // the round ends (a SQLite connection may wait its turn for seconds: busy_timeout
+          // is 60 s) is not stretched into it.
           if (stop.load(std::memory_order_relaxed)) break;
           lat[t].push_back(sw.seconds() * 1e6);
           tallies[t].add(one);
@@ -162,7 +163,7 @@ Section run_w2(const RunConfig& cfg) {
   const int rounds = cfg.smoke ? 1 : cfg.quick ? 3 : 5;
   const double seconds = cfg.smoke ? 0.3 : cfg.quick ? 1.0 : 6.0;  // per round and system
   char secs[160];
-  std::snprintf(secs, sizeof secs, "%g s per system in %d round%s of %g s (engine, SQLite, PostgreSQL in turn)",
+  std::snprintf(secs, sizeof secs, "%g s per system in %d round%s of %g s (the systems in turn, the order turning each round)",
                 seconds * rounds, rounds, rounds == 1 ? "" : "s", seconds);
   s.setup = std::string("64 threads, each sending one start (restore.execute, a seeded-random identity of the "
                         "fleet's 10,000) at a time and waiting for its durable answer, for ") +
@@ -189,55 +190,81 @@ Section run_w2(const RunConfig& cfg) {
   // and kept for the later rounds, as the engine is.
   std::vector<std::shared_ptr<SqlitePeer>> sqlite_peers(kThreads);
   std::vector<std::shared_ptr<PgClient>> pg_clients(kThreads);
-  ClickResult engine_total, sqlite_total, pg_total;
-  std::vector<double> vs_sqlite, vs_pg;  // each round's engine/peer ratio
-  for (int round = 1; round <= rounds; ++round) {
-    progress("W2: round %d of %d: engine, %g s", round, rounds, seconds);
-    ClickResult e = run_clicks(
-        seconds,
-        [&](unsigned) -> Decide {
-          return [&](std::string_view line, Tally& t) { count_answer(engine->execute(line), t); };
-        },
-        engine_streams);
-    progress("W2: round %d of %d: sqlite, %g s", round, rounds, seconds);
-    ClickResult q = run_clicks(
-        seconds,
-        [&](unsigned t) -> Decide {
-          if (!sqlite_peers[t]) sqlite_peers[t] = std::make_shared<SqlitePeer>(sqlite_path, false);
-          return [peer = sqlite_peers[t]](std::string_view line, Tally& tally) { peer->decide_one(line, tally); };
-        },
-        sqlite_streams);
-    if (q.rate() > 0) vs_sqlite.push_back(e.rate() / q.rate());
-    if (have_pg) {
-      progress("W2: round %d of %d: postgresql, %g s", round, rounds, seconds);
-      ClickResult p = run_clicks(
-          seconds,
-          [&](unsigned t) -> Decide {
-            if (!pg_clients[t]) pg_clients[t] = std::make_shared<PgClient>(pg.conninfo());
-            return [client = pg_clients[t]](std::string_view line, Tally& tally) { client->decide(line, tally); };
-          },
-          pg_streams);
-      if (p.rate() > 0) vs_pg.push_back(e.rate() / p.rate());
-      pg_total.add(std::move(p));
+  ClickResult totals[3];
+  std::vector<double> rates[3];  // each round's decisions/s, by system
+  const char* names[3] = {"engine", "sqlite", "postgresql"};
+  auto run_system = [&](int system) -> ClickResult {
+    switch (system) {
+      case 0:
+        return run_clicks(
+            seconds,
+            [&](unsigned) -> Decide {
+              return [&](std::string_view line, Tally& t) { count_answer(engine->execute(line), t); };
+            },
+            engine_streams);
+      case 1:
+        return run_clicks(
+            seconds,
+            [&](unsigned t) -> Decide {
+              if (!sqlite_peers[t]) sqlite_peers[t] = std::make_shared<SqlitePeer>(sqlite_path, false);
+              return [peer = sqlite_peers[t]](std::string_view line, Tally& tally) { peer->decide_one(line, tally); };
+            },
+            sqlite_streams);
+      default:
+        return run_clicks(
+            seconds,
+            [&](unsigned t) -> Decide {
+              if (!pg_clients[t]) pg_clients[t] = std::make_shared<PgClient>(pg.conninfo());
+              return [client = pg_clients[t]](std::string_view line, Tally& tally) { client->decide(line, tally); };
+            },
+            pg_streams);
     }
-    engine_total.add(std::move(e));
-    sqlite_total.add(std::move(q));
+  };
+  const int systems = have_pg ? 3 : 2;
+  for (int round = 1; round <= rounds; ++round) {
+    // The order turns each round (engine first, then SQLite first, ...): no system always
+    // runs right after the same one, whose writes the disk may still be flushing.
+    for (int i = 0; i < systems; ++i) {
+      int system = (round - 1 + i) % systems;
+      progress("W2: round %d of %d: %s, %g s", round, rounds, names[system], seconds);
+      ClickResult r = run_system(system);
+      rates[system].push_back(r.rate());
+      totals[system].add(std::move(r));
+    }
   }
+  // Each round's engine/peer ratio; a round in which a peer decided nothing is reported.
+  std::vector<double> vs[3];
+  int idle_rounds[3] = {0, 0, 0};
+  for (int system = 1; system < systems; ++system)
+    for (int round = 0; round < rounds; ++round) {
+      if (rates[system][round] > 0)
+        vs[system].push_back(rates[0][round] / rates[system][round]);
+      else
+        ++idle_rounds[system];
+    }
   pg_clients.clear();
   if (have_pg) pg.stop();
 
-  c.measures.push_back(to_measure(cfg.engine_name("engine"), "engine", engine_total));
-  c.measures.push_back(to_measure("sqlite", "peer", sqlite_total));
-  c.measures.back().details.emplace_back("round_ratio_median", median_of(vs_sqlite));
+  c.measures.push_back(to_measure(cfg.engine_name("engine"), "engine", totals[0]));
+  auto add_ratios = [&](Measure& m, int system) {
+    if (!vs[system].empty()) {
+      m.details.emplace_back("round_ratio_median", median_of(vs[system]));
+      m.details.emplace_back("round_ratio_min", *std::min_element(vs[system].begin(), vs[system].end()));
+      m.details.emplace_back("round_ratio_max", *std::max_element(vs[system].begin(), vs[system].end()));
+    }
+    if (idle_rounds[system]) {
+      m.note += m.note.empty() ? "" : "; ";
+      m.note.append(std::to_string(idle_rounds[system])).append(" round(s) without a decision");
+      m.fault = true;
+    }
+  };
+  c.measures.push_back(to_measure("sqlite", "peer", totals[1]));
+  add_ratios(c.measures.back(), 1);
   std::optional<double> ratio_pg;
   if (have_pg) {
-    c.measures.push_back(to_measure("postgresql", "peer", pg_total));
-    if (!vs_pg.empty()) {
-      ratio_pg = median_of(vs_pg);
-      c.measures.back().details.emplace_back("round_ratio_median", *ratio_pg);
-      c.measures.back().details.emplace_back("round_ratio_min", *std::min_element(vs_pg.begin(), vs_pg.end()));
-      c.measures.back().details.emplace_back("round_ratio_max", *std::max_element(vs_pg.begin(), vs_pg.end()));
-    }
+    c.measures.push_back(to_measure("postgresql", "peer", totals[2]));
+    add_ratios(c.measures.back(), 2);
+    if (!vs[2].empty()) ratio_pg = median_of(vs[2]);
   } else {
     Measure m;
     m.system = "postgresql";

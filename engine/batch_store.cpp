@@ -118,7 +118,9 @@ bool BatchStore::get(Table t, std::string_view key, std::string& out) const {
 
 std::shared_ptr<const void> BatchStore::decoded(Table t, std::string_view key, const void* type,
                                                 DecodeRecord decode) const {
-  if (flat_for(t, key) || !held(t, key)) return base_->decoded(t, key, type, decode);
+  // A flat row holds no record: decoded from get(), which sees its held value.
+  if (flat_for(t, key)) return Store::decoded(t, key, type, decode);
+  if (!held(t, key)) return base_->decoded(t, key, type, decode);
   auto* row = loaded(t, key);
   if (!row) return base_->decoded(t, key, type, decode);
   Entry& e = row->second;

@@ -133,7 +133,7 @@ std::optional<T> load(const Store& s, Table t, std::string_view key) {
 // the decoded record (Store::decoded). The record is shared and must not be changed; it
 // stays valid after the row changes (the store then decodes a new one).
 template <class T>
-inline constexpr char kRecordTypeTag = 0;  // its address names T
+inline char kRecordTypeTag = 0;  // its address names T (not const: never merged with another)
 template <class T>
 std::shared_ptr<const T> load_shared(const Store& s, Table t, std::string_view key) {
   return std::static_pointer_cast<const T>(

@@ -49,8 +49,10 @@ class RangeSource : public std::streambuf {
 // loader says which tables (a prefix in Table order) it has finished, and `run`, on the
 // other thread, hashes each finished table while the loader fills the next ones. Tables
 // are separate objects, so reading a finished one while another is written is safe. A
-// snapshot's tables come in Table order (encode_snapshot writes them so); when a forged
-// one's do not, the loader gives up the feed and the caller hashes the restored state.
+// snapshot lists every table, in Table order (encode_snapshot writes them so); when a
+// forged one skips or repeats a table, or lists one out of order, the loader gives up the
+// feed (waiting for the other thread to leave the table it is reading) and the caller
+// hashes the restored state.
 class DigestFeed {
  public:
   explicit DigestFeed(const MemoryStore& state) : state_(state) {}
@@ -61,15 +63,15 @@ class DigestFeed {
       std::lock_guard lock(mu_);
       if (n > finished_) finished_ = n;
     }
-    cv_.notify_one();
+    cv_.notify_all();
   }
-  // Loader: stop hashing (the load failed, or its tables came out of order).
+  // Loader: stop hashing (the load failed, or its tables came out of order). Returns once
+  // the other thread is in no table, so the loader may then write any of them.
   void give_up() {
-    {
-      std::lock_guard lock(mu_);
-      given_up_ = true;
-    }
-    cv_.notify_one();
+    std::unique_lock lock(mu_);
+    given_up_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !hashing_; });
   }
   // The other thread: hashes tables as they finish; returns once all are hashed or the
   // loader gave up.
@@ -80,9 +82,15 @@ class DigestFeed {
         std::unique_lock lock(mu_);
         cv_.wait(lock, [&] { return given_up_ || finished_ > t; });
         if (given_up_) return;
+        hashing_ = true;
       }
       digester.begin_table(static_cast<Table>(t));
       state_.table(static_cast<Table>(t)).for_each([&](std::string_view k, std::string_view v) { digester.row(k, v); });
+      {
+        std::lock_guard lock(mu_);
+        hashing_ = false;
+      }
+      cv_.notify_all();
     }
     digest_ = digester.finish();
   }
@@ -95,6 +103,7 @@ class DigestFeed {
   std::condition_variable cv_;
   std::size_t finished_ = 0;
   bool given_up_ = false;
+  bool hashing_ = false;  // the other thread is reading a table
   std::string digest_;
 };
 
@@ -139,14 +148,15 @@ struct SnapshotImage {
     if (version != 1) throw std::runtime_error("unknown snapshot image version " + std::to_string(version));
     // Strings are read through read_bytes (same layout as Boost's: u64 length, bytes) so
     // that a length is checked before anything is allocated (found by the snapshot fuzz
-    // target: a forged archive asked for a terabyte).
+    // target: a forged archive asked for a terabyte); rows' keys and values through
+    // read_view, which checks the length against the bytes left and copies nothing.
     ar >> seq;
     read_bytes(ar, chain_hash);
     read_bytes(ar, digest);
     std::uint32_t tables = 0;
     ar >> tables;
     if (tables > 4096) throw std::runtime_error("implausible table count");
-    std::size_t next_table = 0;  // tables below it are complete (they came in Table order)
+    std::size_t next_table = 0;  // while the tables come in Table order: those below it are complete
     for (std::uint32_t n = 0; n < tables; ++n) {
       std::string name;
       read_bytes(ar, name);
@@ -157,7 +167,7 @@ struct SnapshotImage {
       auto& map = target->table(*table);
       if (!map.empty()) throw std::runtime_error("table " + name + " appears twice");
       auto index = static_cast<std::size_t>(*table);
-      if (feed && index < next_table) {  // out of Table order: the caller hashes the state
+      if (feed && index != next_table) {  // not the next in Table order: the caller hashes the state
         feed->give_up();
         feed = nullptr;
       }
@@ -266,8 +276,8 @@ namespace {
 
 // The archive after the header: its signature, then the image into `snap`, checked against
 // the key's seq (the digest is checked by the caller). Every fault is a `problem` and
-// false; nothing throws but bad_alloc. `feed` (may be null) is told which tables are
-// complete; the caller gives it up when this fails.
+// false; only building the problem's text can throw (bad_alloc). `feed` (may be null) is
+// told which tables are complete; the caller gives it up when this fails.
 bool decode_archive(std::uint64_t key_seq, std::string_view archive, Snapshot& snap, detail::DigestFeed* feed,
                     std::string& problem) {
   try {
@@ -307,8 +317,6 @@ bool decode_archive(std::uint64_t key_seq, std::string_view archive, Snapshot& s
       return false;
     }
     return true;
-  } catch (const std::bad_alloc&) {
-    throw;
   } catch (const std::exception& e) {
     problem = std::string("does not decode: ") + e.what();
   } catch (...) {
@@ -363,7 +371,7 @@ std::optional<Snapshot> decode_checked(std::uint64_t key_seq, std::string_view b
   std::string decode_problem;
   try {
     decoded = decode_archive(key_seq, archive, snap, helper.joinable() ? &feed : nullptr, decode_problem);
-  } catch (...) {  // bad_alloc: stop the helper and wait for it, then go on
+  } catch (...) {  // bad_alloc from a problem's text: stop the helper and wait for it, then go on
     feed.give_up();
     if (helper.joinable()) helper.join();
     throw;

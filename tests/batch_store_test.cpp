@@ -349,3 +349,22 @@ TEST_CASE("batch store: a held row's decoded record is kept until the row change
   CHECK(load_shared<RunRecord>(s, Table::runs, key_id(1)));
   CHECK(base.gets == gets + 2);
 }
+
+TEST_CASE("batch store: a flat row is decoded from its held value, written or not", "[batch_store]") {
+  CountingStore base;
+  save_u64(base.inner, Table::run_last_touch, key_id(5), 7);
+  BatchStore s(base);
+  static char tag;
+  auto as_text = +[](std::string_view bytes) -> std::shared_ptr<const void> {
+    return std::make_shared<const std::string>(bytes);
+  };
+  auto text = [&](Table t, std::string_view key) {
+    auto d = s.decoded(t, key, &tag, as_text);
+    return d ? *static_cast<const std::string*>(d.get()) : std::string("absent");
+  };
+  CHECK(text(Table::run_last_touch, key_id(5)) == be64(7));
+  save_u64(s, Table::run_last_touch, key_id(5), 42);  // held, not flushed
+  CHECK(text(Table::run_last_touch, key_id(5)) == be64(42));
+  s.del(Table::run_last_touch, key_id(5));
+  CHECK(text(Table::run_last_touch, key_id(5)) == "absent");
+}
