@@ -78,8 +78,10 @@ struct SnapshotWritten {
 // database needs `verify`/`rebuild`), lmdb::LmdbError on storage errors.
 SnapshotWritten write_snapshot(lmdb::Txn& txn, const Dbis& dbis);
 
-// Opens its own write transaction on `env`, writes the snapshot and commits, growing the
-// map and retrying when it fills. Only with no other transaction of this process open.
+// Reads and encodes the committed state in a read transaction of its own on `env`, then
+// stores the snapshot in a write transaction and commits, growing the map and retrying when
+// it fills: other writers wait only while the value is stored. Only with no other
+// transaction of this process open.
 SnapshotWritten write_snapshot(lmdb::Env& env, const Dbis& dbis);
 
 }  // namespace opsledger
