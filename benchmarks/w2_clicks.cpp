@@ -128,12 +128,6 @@ ClickResult run_clicks(double seconds, const Connect& connect, Streams& streams)
   return r;
 }
 
-double median_of(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
 Measure to_measure(std::string system, std::string role, ClickResult& r) {
   Measure m;
   m.system = std::move(system);
@@ -248,7 +242,7 @@ Section run_w2(const RunConfig& cfg) {
   c.measures.push_back(to_measure(cfg.engine_name("engine"), "engine", totals[0]));
   auto add_ratios = [&](Measure& m, int system) {
     if (!vs[system].empty()) {
-      m.details.emplace_back("round_ratio_median", median_of(vs[system]));
+      m.details.emplace_back("round_ratio_median", percentile(vs[system], 50));
       m.details.emplace_back("round_ratio_min", *std::min_element(vs[system].begin(), vs[system].end()));
       m.details.emplace_back("round_ratio_max", *std::max_element(vs[system].begin(), vs[system].end()));
     }
@@ -264,7 +258,7 @@ Section run_w2(const RunConfig& cfg) {
   if (have_pg) {
     c.measures.push_back(to_measure("postgresql", "peer", totals[2]));
     add_ratios(c.measures.back(), 2);
-    if (!vs[2].empty()) ratio_pg = median_of(vs[2]);
+    if (!vs[2].empty()) ratio_pg = percentile(vs[2], 50);
   } else {
     Measure m;
     m.system = "postgresql";
