@@ -481,12 +481,6 @@ EncodedSnapshot encode_live(lmdb::Txn& txn, const Dbis& dbis) {
 
 }  // namespace
 
-SnapshotWritten write_snapshot(lmdb::Txn& txn, const Dbis& dbis) {
-  EncodedSnapshot e = encode_live(txn, dbis);
-  txn.put(dbis.snapshots, be64(e.written.seq), e.bytes);
-  return e.written;
-}
-
 SnapshotWritten write_snapshot(lmdb::Env& env, const Dbis& dbis) {
   // The state is read and encoded in a read transaction: a snapshot describes the state at
   // its seq, whatever is committed after, so the write lock is taken only to store it (on

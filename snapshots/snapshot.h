@@ -73,15 +73,12 @@ struct SnapshotWritten {
   std::size_t bytes = 0;
 };
 
-// Writes a snapshot of the live projections inside write transaction `txn`. Throws
-// std::runtime_error when the projections are not applied up to the log's tail (the
-// database needs `verify`/`rebuild`), lmdb::LmdbError on storage errors.
-SnapshotWritten write_snapshot(lmdb::Txn& txn, const Dbis& dbis);
-
 // Reads and encodes the committed state in a read transaction of its own on `env`, then
 // stores the snapshot in a write transaction and commits, growing the map and retrying when
 // it fills: other writers wait only while the value is stored. Only with no other
-// transaction of this process open.
+// transaction of this process open. Throws std::runtime_error when the projections are not
+// applied up to the log's tail (the database needs `verify`/`rebuild`), lmdb::LmdbError on
+// storage errors.
 SnapshotWritten write_snapshot(lmdb::Env& env, const Dbis& dbis);
 
 }  // namespace opsledger
