@@ -68,6 +68,9 @@ class Story {
 
   json::object send(const json::object& cmd) {
     std::string answer = engine_.execute(json::serialize(cmd));
+    // Automatic snapshots are written on the engine's own thread; waiting for each keeps
+    // the story the same on every run (the snapshot the 10:07 replay starts from).
+    engine_.wait_for_snapshots();
     return json::parse(answer).as_object();
   }
 

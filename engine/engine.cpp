@@ -64,29 +64,119 @@ TimeUs Engine::Impl::now() const {
       .count();
 }
 
-// Options::snapshot_every_events: after a commit that crossed a multiple of N, a snapshot
-// of the committed state in a transaction of its own. The batch's answers never depend on
+// Options::snapshot_every_events: after a commit that crossed a multiple of N, the worker
+// snapshots the committed state on its own thread. The batch's answers never depend on
 // it: a failed snapshot is a warning on stderr and the next crossing tries again.
 void Engine::Impl::maybe_snapshot(std::uint64_t first_seq, std::uint64_t last_seq) noexcept {
   std::uint64_t every = options.snapshot_every_events;
-  if (every == 0 || last_seq / every == first_seq / every) return;
-  try {
-    write_snapshot(*env, dbis);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "opsledger: automatic snapshot after seq %llu failed: %s\n",
-                 static_cast<unsigned long long>(last_seq), e.what());
+  if (every == 0 || last_seq / every == first_seq / every || !snapshots) return;
+  snapshots->request();
+}
+
+namespace {
+
+// The commit slot, taken by the snapshot worker ahead of the batches waiting for it (a busy
+// engine would otherwise take it, and LMDB's write lock, back each time before the worker
+// wakes): no batch and no read of this process runs while it is held. Given up (held()
+// false) when `stop` is set meanwhile: the leader that pauses the worker holds the slot.
+class SnapshotSlot {
+ public:
+  SnapshotSlot(Engine::Impl& impl, const std::atomic<bool>& stop) : impl_(impl) {
+    std::unique_lock lk(impl_.mu);
+    impl_.snapshot_wants_slot = true;
+    while (impl_.leader_active) {
+      if (stop.load()) {
+        impl_.snapshot_wants_slot = false;
+        impl_.cv.notify_all();
+        return;
+      }
+      impl_.cv.wait_for(lk, std::chrono::milliseconds(10));
+    }
+    impl_.snapshot_wants_slot = false;
+    impl_.leader_active = true;
+    held_ = true;
   }
+  ~SnapshotSlot() {
+    if (!held_) return;
+    std::lock_guard lk(impl_.mu);
+    impl_.leader_active = false;
+    impl_.cv.notify_all();
+  }
+  SnapshotSlot(const SnapshotSlot&) = delete;
+  SnapshotSlot& operator=(const SnapshotSlot&) = delete;
+  bool held() const { return held_; }
+
+ private:
+  Engine::Impl& impl_;
+  bool held_ = false;
+};
+
+}  // namespace
+
+bool Engine::Impl::take_snapshot(const std::atomic<bool>& stop) {
+  std::optional<lmdb::Txn> read;
+  {
+    // Begun holding the slot: beginning a transaction may adopt the map size another
+    // process set, a remap that no transaction of this process may outlive. Afterwards
+    // the worker reads without it; a remap by another thread pauses it first.
+    SnapshotSlot slot(*this, stop);
+    if (!slot.held()) return false;
+    if (!env) throw std::runtime_error("the environment is closed after a failure; the next batch reopens it");
+    read.emplace(*env, false);
+  }
+  if (snapshot_read_begun) snapshot_read_begun(stop);
+  EncodedSnapshot e;
+  try {
+    e = encode_committed(*read, dbis, &stop);
+  } catch (const SnapshotCancelled&) {
+    return false;
+  }
+  read.reset();
+  // Stored holding the slot, so the map may be grown here.
+  SnapshotSlot slot(*this, stop);
+  if (!slot.held()) return false;
+  if (!env) throw std::runtime_error("the environment is closed after a failure; the next batch reopens it");
+  constexpr int kGrowAttemptsMax = 16;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      std::size_t txn_id = store_snapshot(*env, dbis, e);
+      // The snapshot's commit changed no row the batch store holds: when it came right
+      // after the engine's last batch, the held rows are still the database's.
+      std::lock_guard held(held_rows_mu);
+      if (held_rows_txn == txn_id) held_rows_txn = txn_id + 1;
+      return true;
+    } catch (const lmdb::LmdbError& err) {
+      if (!err.map_full() || attempt >= kGrowAttemptsMax) throw;
+    }
+    env->reader_check();
+    env->grow();
+  }
+}
+
+std::optional<SnapshotWorker::Pause> Engine::Impl::pause_snapshots() {
+  if (!snapshots || snapshots->on_worker_thread()) return std::nullopt;
+  return snapshots->pause();
+}
+
+void Engine::Impl::install_remap_guard() {
+  env->set_remap_guard([this](const std::function<void()>& remap) {
+    auto paused = pause_snapshots();
+    remap();
+  });
 }
 
 // LMDB marks an environment failed when a meta page write fails (MDB_PANIC on every later
 // transaction of this process). Closing and opening it again reads the last committed
-// state from the file. Only by the batch leader, with no transaction of this process open.
+// state from the file. Only by the batch leader, with no transaction of this process open
+// (the snapshot worker's included: it is paused).
 void Engine::Impl::reopen_environment() {
+  auto paused = pause_snapshots();
   env.reset();
   lmdb::Env::Options eo;
   eo.map_size_bytes = options.initial_map_size_bytes;
   eo.nosync = options.durability == Durability::nosync;
   env = std::make_unique<lmdb::Env>(dir, eo);
+  install_remap_guard();
   lmdb::Txn txn(*env, false);
   dbis = open_dbis(txn, false);
   txn.commit();  // keeps the database handles for the environment
@@ -188,7 +278,7 @@ std::string Engine::Impl::execute(std::string_view command) {
   std::unique_lock lk(mu);
   queue.push_back(&self);
   while (!self.done) {
-    if (leader_active) {
+    if (leader_active || snapshot_wants_slot) {
       cv.wait(lk);
       continue;
     }
@@ -232,6 +322,7 @@ Status open_environment(const std::string& dir, const Options& options, Engine::
     eo.map_size_bytes = options.initial_map_size_bytes;
     eo.nosync = options.durability == Durability::nosync;
     impl.env = std::make_unique<lmdb::Env>(dir, eo);
+    impl.install_remap_guard();
     for (;;) {
       try {
         lmdb::Txn txn(*impl.env, true);
@@ -262,12 +353,43 @@ Status open_environment(const std::string& dir, const Options& options, Engine::
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
+namespace {
+
+// A snapshot is due when a multiple of N lies after the newest snapshot and at or before
+// the log's tail: its crossing's snapshot was never written (the engine closed, or crashed,
+// while writing it; or it failed).
+bool snapshot_due(Engine::Impl& impl) {
+  std::uint64_t every = impl.options.snapshot_every_events;
+  lmdb::Txn txn(*impl.env, false);
+  std::uint64_t tail = read_tail(txn, impl.dbis.events).seq;
+  std::vector<std::uint64_t> seqs = snapshot_seqs(txn, impl.dbis);
+  std::uint64_t newest = seqs.empty() ? 0 : seqs.back();
+  return tail / every > newest / every;
+}
+
+}  // namespace
+
 Status Engine::open(const std::string& dir, const Options& options, std::unique_ptr<Engine>& out) {
   auto impl = std::make_unique<Impl>();
   Status s = open_environment(dir, options, *impl);
   if (!s) return s;
+  if (options.snapshot_every_events > 0) {
+    bool due = false;
+    try {
+      due = snapshot_due(*impl);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "opsledger: cannot tell whether a snapshot is due: %s\n", e.what());
+    }
+    Impl* p = impl.get();
+    impl->snapshots = std::make_unique<SnapshotWorker>([p](const std::atomic<bool>& stop) { return p->take_snapshot(stop); });
+    if (due) impl->snapshots->request();
+  }
   out.reset(new Engine(std::move(impl)));
   return Status::ok();
+}
+
+void Engine::wait_for_snapshots() {
+  if (impl_->snapshots) impl_->snapshots->wait_idle();
 }
 
 std::string Engine::execute(std::string_view command_json) {

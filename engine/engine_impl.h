@@ -5,8 +5,10 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,6 +17,7 @@
 #include "engine/dispatch.h"
 #include "engine/lmdb.h"
 #include "engine/lmdb_store.h"
+#include "engine/snapshot_worker.h"
 #include "events/domain.h"
 #include "opsledger/engine.h"
 
@@ -36,6 +39,10 @@ struct Engine::Impl {
   std::condition_variable cv;
   std::deque<Pending*> queue;
   bool leader_active = false;
+  // The snapshot thread waits for the commit slot to store a snapshot: no new batch starts
+  // until it has had it (a busy engine would otherwise take the slot, and LMDB's write
+  // lock, back each time before that thread wakes).
+  bool snapshot_wants_slot = false;
   std::size_t batch_commands_max = 4096;
 
   // The hot rows, kept warm from one batch to the next (engine/batch_store.h). They match
@@ -59,9 +66,26 @@ struct Engine::Impl {
   std::string execute(std::string_view command);
   // After MDB_PANIC (a failed meta page write): close and open the environment again.
   void reopen_environment();
-  // Writes an automatic snapshot when [first_seq, last_seq] crossed a multiple of
+  // Asks for an automatic snapshot when [first_seq, last_seq] crossed a multiple of
   // options.snapshot_every_events (engine/engine.cpp).
   void maybe_snapshot(std::uint64_t first_seq, std::uint64_t last_seq) noexcept;
+  // The snapshot worker's task: reads and encodes the committed state, then stores it
+  // holding the commit slot (growing the map when it is full). False when `stop` made it
+  // give up.
+  bool take_snapshot(const std::atomic<bool>& stop);
+  // Holds the snapshot worker off (and makes a snapshot in progress give up) while the
+  // map grows or the environment is reopened; nullopt without automatic snapshots.
+  std::optional<SnapshotWorker::Pause> pause_snapshots();
+  // Makes every remap of env's map (growing it, adopting another process's size) pause the
+  // snapshot worker first, unless the worker remaps itself (it then holds the commit slot).
+  void install_remap_guard();
+  // For tests: called on the worker's thread once a snapshot's read transaction has begun.
+  // Set it only while the worker is idle (after Engine::wait_for_snapshots).
+  std::function<void(const std::atomic<bool>& stop)> snapshot_read_begun;
+
+  // Writes the automatic snapshots; null without them. Last: it is stopped and joined
+  // before anything it uses is destroyed.
+  std::unique_ptr<SnapshotWorker> snapshots;
 };
 
 // Holds the engine's commit slot (the group-commit leader role) for its lifetime: no
@@ -71,7 +95,7 @@ class CommitSlot {
  public:
   explicit CommitSlot(Engine::Impl& impl) : impl_(impl) {
     std::unique_lock lk(impl_.mu);
-    impl_.cv.wait(lk, [&] { return !impl_.leader_active; });
+    impl_.cv.wait(lk, [&] { return !impl_.leader_active && !impl_.snapshot_wants_slot; });
     impl_.leader_active = true;
   }
   ~CommitSlot() {

@@ -54,13 +54,21 @@ std::size_t Env::map_size() const {
   return info.me_mapsize;
 }
 
+void Env::remap(std::size_t size) {
+  auto set = [&] { check("mdb_env_set_mapsize", mdb_env_set_mapsize(env_, size)); };
+  if (remap_guard_)
+    remap_guard_(set);
+  else
+    set();
+}
+
 void Env::grow(std::size_t at_least) {
   std::size_t next = map_size() * 2;
   if (next < at_least) next = at_least;
-  check("mdb_env_set_mapsize", mdb_env_set_mapsize(env_, next));
+  remap(next);
 }
 
-void Env::adopt_map_size() { check("mdb_env_set_mapsize", mdb_env_set_mapsize(env_, 0)); }
+void Env::adopt_map_size() { remap(0); }  // 0: the size the file has now
 
 void Env::sync(bool force) { check("mdb_env_sync", mdb_env_sync(env_, force ? 1 : 0)); }
 

@@ -9,6 +9,7 @@
 #include <lmdb.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -47,14 +48,24 @@ class Env {
   std::size_t map_size() const;
   // Doubles the map (or sets at least `at_least`). Only with no transaction open in this process.
   void grow(std::size_t at_least = 0);
-  // Adopts a size another process set (after MDB_MAP_RESIZED).
+  // Adopts a size another process set (after MDB_MAP_RESIZED; Txn's constructor does it).
+  // Only with no other transaction open in this process.
   void adopt_map_size();
   void sync(bool force);
   // Clears reader slots left behind by dead processes; returns how many.
   int reader_check();
 
+  // Called around each remap (grow, adopt_map_size) with the remap to run: a caller whose
+  // own thread may hold a transaction meanwhile (the engine's snapshot thread) ends it
+  // first. Not thread-safe: set it before the environment is shared.
+  using RemapGuard = std::function<void(const std::function<void()>& remap)>;
+  void set_remap_guard(RemapGuard guard) { remap_guard_ = std::move(guard); }
+
  private:
+  void remap(std::size_t size);
+
   MDB_env* env_ = nullptr;
+  RemapGuard remap_guard_;
 };
 
 class Txn {

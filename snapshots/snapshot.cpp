@@ -457,45 +457,79 @@ std::optional<Snapshot> nearest_snapshot(const lmdb::Txn& txn, const Dbis& dbis,
 
 namespace {
 
-struct EncodedSnapshot {
-  SnapshotWritten written;
-  std::string bytes;
+// The live store, read only, polling `stop` as rows are scanned: the digest and the
+// encoding read every row through scan, so a snapshot of a large state gives up within
+// kRowsBetweenPolls rows of being asked to.
+class StoppableReader final : public Store {
+ public:
+  StoppableReader(const Store& inner, const std::atomic<bool>& stop) : inner_(inner), stop_(stop) {}
+
+  bool get(Table t, std::string_view key, std::string& out) const override {
+    poll();
+    return inner_.get(t, key, out);
+  }
+  void put(Table, std::string_view, std::string_view) override { throw std::logic_error("a snapshot reads only"); }
+  bool del(Table, std::string_view) override { throw std::logic_error("a snapshot reads only"); }
+  void clear() override { throw std::logic_error("a snapshot reads only"); }
+  void scan(Table t, std::string_view prefix, const Visitor& visit, std::string_view from) const override {
+    inner_.scan(
+        t, prefix,
+        [&](std::string_view k, std::string_view v) {
+          if (++rows_ % kRowsBetweenPolls == 0) poll();
+          return visit(k, v);
+        },
+        from);
+  }
+
+ private:
+  static constexpr std::uint64_t kRowsBetweenPolls = 1024;
+  void poll() const {
+    if (stop_.load(std::memory_order_relaxed)) throw SnapshotCancelled();
+  }
+
+  const Store& inner_;
+  const std::atomic<bool>& stop_;
+  mutable std::uint64_t rows_ = 0;
 };
 
-// The snapshot of the state `txn` sees (a read or a write transaction).
-EncodedSnapshot encode_live(lmdb::Txn& txn, const Dbis& dbis) {
+}  // namespace
+
+EncodedSnapshot encode_committed(lmdb::Txn& txn, const Dbis& dbis, const std::atomic<bool>* stop) {
   LmdbStore live(txn, dbis);
+  std::atomic<bool> never{false};
+  StoppableReader state(live, stop ? *stop : never);
   LogTail tail = read_tail(txn, dbis.events);
-  std::uint64_t applied = last_applied_seq(live);
+  std::uint64_t applied = last_applied_seq(state);
   if (tail.seq == 0) throw std::runtime_error("the log is empty; nothing to snapshot");
   if (applied != tail.seq)
     throw std::runtime_error("the projections are applied up to seq " + std::to_string(applied) +
                              " but the log ends at seq " + std::to_string(tail.seq) + "; run verify");
   EncodedSnapshot e;
   e.written.seq = tail.seq;
-  e.written.digest = state_digest(live);
-  e.bytes = encode_snapshot(e.written.seq, tail.hash, e.written.digest, live);
+  e.written.digest = state_digest(state);
+  e.bytes = encode_snapshot(e.written.seq, tail.hash, e.written.digest, state);
   e.written.bytes = e.bytes.size();
   return e;
 }
 
-}  // namespace
+std::size_t store_snapshot(lmdb::Env& env, const Dbis& dbis, const EncodedSnapshot& e) {
+  lmdb::Txn txn(env, true);
+  std::size_t id = txn.id();
+  txn.put(dbis.snapshots, be64(e.written.seq), e.bytes);
+  txn.commit();
+  return id;
+}
 
 SnapshotWritten write_snapshot(lmdb::Env& env, const Dbis& dbis) {
-  // The state is read and encoded in a read transaction: a snapshot describes the state at
-  // its seq, whatever is committed after, so the write lock is taken only to store it (on
-  // the 10M-event benchmark database, reading and encoding take over a minute).
   EncodedSnapshot e;
   {
     lmdb::Txn read(env, false);
-    e = encode_live(read, dbis);
+    e = encode_committed(read, dbis);
   }
   constexpr int kGrowAttemptsMax = 16;
   for (int attempt = 0;; ++attempt) {
     try {
-      lmdb::Txn txn(env, true);
-      txn.put(dbis.snapshots, be64(e.written.seq), e.bytes);
-      txn.commit();
+      store_snapshot(env, dbis, e);
       return e.written;
     } catch (const lmdb::LmdbError& err) {
       if (!err.map_full() || attempt >= kGrowAttemptsMax) throw;

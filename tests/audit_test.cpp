@@ -173,7 +173,12 @@ TEST_CASE("the live digest after every N events equals a replay's digest at that
   options.snapshot_every_events = kEvery;
   Db db(options);
   std::map<std::uint64_t, std::string> live;  // seq -> live digest after that event
-  auto record = [&] { live[db.seq()] = db.digest(); };
+  // Waiting for the snapshot worker after every command makes each crossing's snapshot
+  // one of the state right after the commit that crossed.
+  auto record = [&] {
+    db.engine().wait_for_snapshots();
+    live[db.seq()] = db.digest();
+  };
   record();  // the seeded events
   seed(db, record);
   play(db, 30, record);
@@ -187,7 +192,8 @@ TEST_CASE("the live digest after every N events equals a replay's digest at that
       std::string problem;
       auto snap = load_snapshot(txn, dbis, s, problem);
       REQUIRE(snap);
-      // an automatic snapshot is taken right after the commit that crossed a multiple of N
+      // the worker was waited for after every command: each snapshot is of the state
+      // right after the commit that crossed a multiple of N
       CHECK(live.count(s));
       if (live.count(s)) CHECK(to_hex(snap->digest) == live[s]);
     }
@@ -221,6 +227,7 @@ TEST_CASE("automatic snapshots change no answer", "[audit][snapshot]") {
   CHECK(answers_a == answers_b);
   CHECK(a.digest() == b.digest());
   auto count = [](Db& db) {
+    db.engine().wait_for_snapshots();
     return with_read_txn(db.engine(), [](lmdb::Txn& t, const Dbis& d) { return snapshot_seqs(t, d).size(); });
   };
   CHECK(count(a) > 0);

@@ -36,7 +36,10 @@ struct Options {
   // Engine clock in microseconds since the Unix epoch; defaults to the system clock.
   // Only stamped into events, never read by projections.
   std::function<std::int64_t()> clock;
-  // Take an automatic snapshot every N events (0: never).
+  // Take an automatic snapshot every N events (0: never): after a commit whose seqs
+  // crossed a multiple of N, a snapshot of the committed state is written by a thread of
+  // the engine's own while commands go on being answered (docs/audit.md). One due when the
+  // engine closed (closing stops a snapshot in progress) is taken after the next open.
   std::uint64_t snapshot_every_events = 0;
 };
 
@@ -60,6 +63,10 @@ class Engine {
 
   // Highest seq in the log.
   std::uint64_t last_seq() const;
+
+  // Blocks until the automatic snapshots asked for so far are written or have failed (a
+  // failure is reported on stderr); returns at once without snapshot_every_events.
+  void wait_for_snapshots();
   const std::string& directory() const;
 
   struct Impl;

@@ -1,0 +1,355 @@
+// Automatic snapshots on the engine's snapshot thread (engine/snapshot_worker.h): the worker
+// on its own, then the engine answering while a snapshot reads, closing in the middle of
+// one, and the map growing under one.
+#include <catch2/catch.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/engine_impl.h"
+#include "engine/event_log.h"
+#include "engine/replay.h"
+#include "events/sha256.h"
+#include "projections/memory_store.h"
+#include "snapshots/snapshot.h"
+#include "tests/cli_process.h"
+#include "tests/test_support.h"
+
+using namespace opsledger;
+using namespace opsledger::test;
+namespace json = boost::json;
+
+namespace {
+
+// Long enough that only a hang reaches it; the tests never wait for it otherwise.
+constexpr auto kHang = std::chrono::seconds(60);
+
+// Signalled once, waited for by the other side.
+struct Flag {
+  std::promise<void> promise;
+  std::shared_future<void> future = promise.get_future().share();
+  std::atomic<bool> set{false};
+  void signal() {
+    if (!set.exchange(true)) promise.set_value();
+  }
+  bool wait() const { return future.wait_for(kHang) == std::future_status::ready; }
+};
+
+bool wait_for_stop(const std::atomic<bool>& stop) {
+  auto until = std::chrono::steady_clock::now() + kHang;
+  while (!stop.load()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+struct Snapshots {
+  std::vector<std::uint64_t> seqs;
+  std::uint64_t tail = 0;
+};
+
+// The engine must be idle (no command in flight); the snapshot worker may be running.
+Snapshots snapshots_of(Engine& engine) {
+  auto& impl = engine.impl();
+  lmdb::Txn txn(*impl.env, false);
+  return {snapshot_seqs(txn, impl.dbis), read_tail(txn, impl.dbis.events).seq};
+}
+
+// The snapshot at `seq` loads soundly and holds the state a replay of the log to `seq` gives.
+void check_snapshot(Engine& engine, std::uint64_t seq) {
+  CAPTURE(seq);
+  auto& impl = engine.impl();
+  lmdb::Txn txn(*impl.env, false);
+  std::string problem;
+  auto snap = load_snapshot(txn, impl.dbis, seq, problem);
+  INFO(problem);
+  REQUIRE(snap);
+  MemoryStore replayed;
+  replay_into(txn, impl.dbis, replayed, 0, seq);
+  CHECK(to_hex(snap->digest) == to_hex(state_digest(replayed)));
+}
+
+Options every(std::uint64_t n) {
+  Options o = test_options();
+  o.snapshot_every_events = n;
+  return o;
+}
+
+// Sends starts until the log's tail crosses the next multiple of `n`; returns the tail.
+std::uint64_t cross_next_multiple(TestDb& db, std::uint64_t n, int& request) {
+  std::uint64_t start = db.engine().last_seq();
+  for (;;) {
+    db.send(start_cmd("r" + std::to_string(request++), "inventory.sync"));
+    std::uint64_t tail = db.engine().last_seq();
+    if (tail / n > start / n) return tail;
+  }
+}
+
+// An engine (contoso seeded) whose first automatic snapshot after setup is held in its read
+// transaction until something makes it give up (a close, a pause before a remap); later
+// snapshots run freely.
+struct HeldSnapshot {
+  std::uint64_t every_n;
+  TestDb db;
+  Flag entered;
+  std::atomic<bool> saw_stop{false};
+  std::atomic<int> reads{0};
+  int request = 0;
+  std::uint64_t crossed = 0;        // the tail after the commit that asked for it
+  std::size_t snapshots_before = 0;  // stored before it
+
+  HeldSnapshot(std::uint64_t n, Options o) : every_n(n), db(o) {
+    seed_contoso(db);
+    db.engine().wait_for_snapshots();
+    snapshots_before = snapshots_of(db.engine()).seqs.size();
+    db.engine().impl().snapshot_read_begun = [this](const std::atomic<bool>& stop) {
+      if (reads.fetch_add(1) > 0) return;
+      entered.signal();
+      saw_stop = wait_for_stop(stop);
+    };
+    crossed = cross_next_multiple(db, every_n, request);
+    REQUIRE(entered.wait());
+  }
+};
+
+Options small_map(Options o) {
+  o.initial_map_size_bytes = std::size_t{1} << 20;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("snapshot worker: requests made while a snapshot is written are merged into one more",
+          "[snapshot][worker]") {
+  Flag entered, release;
+  std::atomic<int> calls{0};
+  SnapshotWorker w([&](const std::atomic<bool>&) {
+    if (calls.fetch_add(1) == 0) {
+      entered.signal();
+      REQUIRE(release.wait());
+    }
+    return true;
+  });
+  w.request();
+  REQUIRE(entered.wait());
+  w.request();
+  w.request();
+  w.request();
+  release.signal();
+  w.wait_idle();
+  CHECK(calls == 2);
+  w.wait_idle();  // idle: returns at once
+  CHECK(calls == 2);
+}
+
+TEST_CASE("snapshot worker: a pause makes the snapshot in progress give up; it is taken again after",
+          "[snapshot][worker]") {
+  Flag entered;
+  std::atomic<int> calls{0}, written{0};
+  std::atomic<bool> saw_stop{false};
+  SnapshotWorker w([&](const std::atomic<bool>& stop) {
+    if (calls.fetch_add(1) == 0) {
+      entered.signal();
+      saw_stop = wait_for_stop(stop);
+      return false;
+    }
+    ++written;
+    return true;
+  });
+  w.request();
+  REQUIRE(entered.wait());
+  {
+    auto paused = w.pause();
+    CHECK(saw_stop);
+    CHECK(calls == 1);  // none starts while paused
+  }
+  w.wait_idle();
+  CHECK(calls == 2);
+  CHECK(written == 1);
+}
+
+TEST_CASE("snapshot worker: closing stops the snapshot in progress", "[snapshot][worker]") {
+  Flag entered;
+  std::atomic<bool> saw_stop{false};
+  std::atomic<int> calls{0};
+  {
+    SnapshotWorker w([&](const std::atomic<bool>& stop) {
+      ++calls;
+      entered.signal();
+      saw_stop = wait_for_stop(stop);
+      return false;
+    });
+    w.request();
+    REQUIRE(entered.wait());
+  }
+  CHECK(saw_stop);
+  CHECK(calls == 1);  // not taken again on the way out
+}
+
+TEST_CASE("snapshot worker: a failed snapshot is reported and the next request is served", "[snapshot][worker]") {
+  std::atomic<int> calls{0};
+  SnapshotWorker w([&](const std::atomic<bool>&) -> bool {
+    if (calls.fetch_add(1) == 0) throw std::runtime_error("disk on fire (a test's failure)");
+    return true;
+  });
+  w.request();
+  w.wait_idle();
+  CHECK(calls == 1);  // a failure is not retried by itself
+  w.request();
+  w.wait_idle();
+  CHECK(calls == 2);
+}
+
+TEST_CASE("commands are answered while an automatic snapshot reads the state", "[snapshot][worker]") {
+  constexpr std::uint64_t kEvery = 5;
+  TestDb db(every(kEvery));
+  seed_contoso(db);
+  db.engine().wait_for_snapshots();
+  Flag entered, answered;
+  std::atomic<bool> answered_in_time{false};
+  std::atomic<int> reads{0};
+  db.engine().impl().snapshot_read_begun = [&](const std::atomic<bool>&) {
+    if (reads.fetch_add(1) > 0) return;
+    entered.signal();
+    answered_in_time = answered.wait();  // a snapshot that held the engine would time out here
+  };
+  int request = 0;
+  std::uint64_t crossed = cross_next_multiple(db, kEvery, request);
+  REQUIRE(entered.wait());
+  // The snapshot's read transaction is open and held: these are decided, committed and
+  // answered meanwhile.
+  for (int i = 0; i < 12; ++i) {
+    auto a = db.send(start_cmd("during-" + std::to_string(i), "directory_groups.sync"));
+    CHECK(a.at("ok").as_bool());
+  }
+  std::uint64_t after = db.engine().last_seq();
+  CHECK(after >= crossed + 12);
+  answered.signal();
+  db.engine().wait_for_snapshots();
+  CHECK(answered_in_time);
+  auto s = snapshots_of(db.engine());
+  CAPTURE(s.seqs);
+  // The snapshot is of the state its read began at: right after the crossing, not after
+  // the commands answered while it read (the second crossing may have its own).
+  REQUIRE(std::find(s.seqs.begin(), s.seqs.end(), crossed) != s.seqs.end());
+  check_snapshot(db.engine(), crossed);
+  CHECK(db.digest() == replay_digest(db.dir()));
+}
+
+TEST_CASE("a snapshot stopped by closing the engine is taken after it opens again", "[snapshot][worker]") {
+  HeldSnapshot h(6, every(6));
+  std::uint64_t tail = h.db.engine().last_seq();
+  h.db.reopen();  // closes (stopping the snapshot), then opens without the hook
+  CHECK(h.saw_stop);
+  h.db.engine().wait_for_snapshots();
+  auto s = snapshots_of(h.db.engine());
+  CAPTURE(s.seqs);
+  CHECK(s.tail == tail);
+  // the stopped one was never stored; the one taken on opening is of the tail
+  REQUIRE(s.seqs.size() == h.snapshots_before + 1);
+  CHECK(s.seqs.back() == tail);
+  check_snapshot(h.db.engine(), tail);
+}
+
+TEST_CASE("no snapshot is due at open when the newest is past the last multiple", "[snapshot][worker]") {
+  constexpr std::uint64_t kEvery = 1000000;  // the seeded log crosses none
+  TestDb db(every(kEvery));
+  seed_contoso(db);
+  db.reopen();
+  db.engine().wait_for_snapshots();
+  CHECK(snapshots_of(db.engine()).seqs.empty());
+}
+
+TEST_CASE("the map grows while an automatic snapshot reads the state", "[snapshot][worker][storage]") {
+  HeldSnapshot h(4, small_map(every(4)));  // held until the leader, about to grow the map, pauses it
+  auto& impl = h.db.engine().impl();
+  std::size_t map_before = impl.env->map_size();
+  for (std::uint64_t id = 1000; impl.env->map_size() == map_before && id < 3000; ++id) {
+    auto a = h.db.send({{"cmd", "register_workspace"}, {"workspace_id", id}, {"name", std::string(4000, 'n')}});
+    REQUIRE(a.at("ok").as_bool());
+  }
+  CHECK(impl.env->map_size() > map_before);
+  h.db.engine().wait_for_snapshots();
+  CHECK(h.saw_stop);
+  CHECK(h.reads >= 2);  // given up for the growth, then taken again
+  auto s = snapshots_of(h.db.engine());
+  CAPTURE(h.crossed, s.seqs);
+  REQUIRE(!s.seqs.empty());
+  CHECK(s.seqs.back() > h.crossed);  // taken again after the growth, of the state then
+  check_snapshot(h.db.engine(), s.seqs.back());
+}
+
+TEST_CASE("a snapshot stored right after a batch leaves the engine's held rows in place", "[snapshot][worker]") {
+  constexpr std::uint64_t kEvery = 5;
+  TestDb db(every(kEvery));
+  seed_contoso(db);
+  db.engine().wait_for_snapshots();
+  int request = 0;
+  std::uint64_t crossed = cross_next_multiple(db, kEvery, request);
+  db.engine().wait_for_snapshots();
+  auto s = snapshots_of(db.engine());
+  REQUIRE(!s.seqs.empty());
+  REQUIRE(s.seqs.back() == crossed);
+  auto& impl = db.engine().impl();
+  {
+    // The held rows match the database when the next write transaction's id is
+    // held_rows_txn; a read transaction's id is the last committed one's (the snapshot's).
+    lmdb::Txn read(*impl.env, false);
+    CHECK(impl.held_rows_txn == read.id() + 1);
+  }
+  REQUIRE(impl.held_rows.held_rows() > 0);
+  std::size_t held = impl.held_rows.held_rows();
+  auto a = db.send(start_cmd("r" + std::to_string(request++), "inventory.sync"));
+  CHECK(a.at("ok").as_bool());
+  CHECK(impl.held_rows.held_rows() >= held);  // kept, not forgotten
+  CHECK(db.digest() == replay_digest(db.dir()));
+}
+
+TEST_CASE("another process growing the map pauses a snapshot that reads the state", "[snapshot][worker][storage]") {
+  HeldSnapshot h(4, small_map(every(4)));  // held until this process adopts the larger map
+  auto& impl = h.db.engine().impl();
+  std::size_t map_before = impl.env->map_size();
+  {
+    // `opsledger apply` (a 64 MiB map) writes past this engine's 1 MiB map.
+    ApplyChild child = spawn_apply(h.db.dir());
+    REQUIRE(child.pid > 0);
+    std::string lines;
+    for (int i = 0; i < 600; ++i)
+      lines += json::serialize(json::object{{"cmd", "register_workspace"},
+                                            {"workspace_id", 5000 + i},
+                                            {"name", std::string(4000, 'n')}}) +
+               "\n";
+    REQUIRE(write(child.to_child, lines.data(), lines.size()) == static_cast<ssize_t>(lines.size()));
+    close(child.to_child);
+    std::string answers;
+    char chunk[65536];
+    for (ssize_t n; (n = read(child.from_child, chunk, sizeof chunk)) > 0;) answers.append(chunk, n);
+    close(child.from_child);
+    int status = 0;
+    waitpid(child.pid, &status, 0);
+    REQUIRE(WIFEXITED(status));
+    CHECK(std::count(answers.begin(), answers.end(), '\n') == 600);
+    CHECK(answers.find("\"ok\":false") == std::string::npos);
+  }
+  // This engine's next transaction finds the map resized and adopts its size: the
+  // snapshot's read transaction must end first.
+  auto a = h.db.send(start_cmd("after-growth", "directory_groups.sync"));
+  CHECK(a.at("ok").as_bool());
+  CHECK(impl.env->map_size() > map_before);
+  h.db.engine().wait_for_snapshots();
+  CHECK(h.saw_stop);
+  CHECK(h.reads >= 2);
+  auto s = snapshots_of(h.db.engine());
+  REQUIRE(!s.seqs.empty());
+  check_snapshot(h.db.engine(), s.seqs.back());
+  CHECK(h.db.digest() == replay_digest(h.db.dir()));
+}
