@@ -1,6 +1,7 @@
 #include "benchmarks/child.h"
 
 #include <boost/json.hpp>
+#include <algorithm>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -310,6 +311,81 @@ int child_open(const std::string& dir, const std::string& line) {
   return 0;
 }
 
+// How long commands wait while an automatic snapshot of a large state is written. Opens
+// the engine on `dir` with snapshot_every_events = the log's tail + 1, so the first commit
+// asks for a snapshot, then executes `file`'s lines one at a time (durable) until the
+// snapshot is stored and one more second has passed (or the lines run out), timing each
+// answer. The snapshot runs on the engine's snapshot thread; an engine that wrote it on the
+// batch's leader would hold the first answer for all of snapshot_seconds.
+int child_snapshot_stall(const std::string& dir, const std::string& file) {
+  std::uint64_t tail = 0;
+  {
+    std::unique_ptr<Engine> probe;
+    Status s = Engine::open(dir, Options{}, probe);
+    if (!s) throw std::runtime_error("open: " + s.message());
+    tail = probe->last_seq();
+  }
+  Options o;
+  o.snapshot_every_events = tail + 1;
+  std::unique_ptr<Engine> engine;
+  Status s = Engine::open(dir, o, engine);
+  if (!s) throw std::runtime_error("open: " + s.message());
+  std::ifstream in(file);
+  if (!in) throw std::runtime_error("cannot read " + file);
+  std::atomic<bool> stored{false};
+  double snapshot_seconds = 0;
+  std::thread waiter;
+  struct Join {
+    std::thread& t;
+    ~Join() {
+      if (t.joinable()) t.join();
+    }
+  } join{waiter};
+  Stopwatch since_request;
+  std::vector<double> during, after;  // answer latencies in ms, while the snapshot ran / after it
+  double stored_at = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    Stopwatch one;
+    std::string answer = engine->execute(line);
+    double ms = one.seconds() * 1000;
+    if (answer.rfind("{\"ok\":true", 0) != 0) throw std::runtime_error("refused: " + answer);
+    if (!waiter.joinable()) {
+      if (engine->last_seq() <= tail) throw std::runtime_error("the first line appended nothing: " + answer);
+      since_request = Stopwatch();
+      waiter = std::thread([&] {
+        engine->wait_for_snapshots();
+        snapshot_seconds = since_request.seconds();
+        stored = true;
+      });
+      continue;  // the command that asked for it
+    }
+    if (!stored) {
+      during.push_back(ms);
+    } else {
+      if (stored_at == 0) stored_at = since_request.seconds();
+      after.push_back(ms);
+      if (since_request.seconds() > stored_at + 1) break;
+    }
+  }
+  if (waiter.joinable()) waiter.join();
+  auto summary = [](std::vector<double> v) {
+    json::object o{{"commands", v.size()}};
+    if (v.empty()) return o;
+    std::sort(v.begin(), v.end());
+    o["p50_ms"] = v[v.size() / 2];
+    o["p99_ms"] = v[std::min(v.size() - 1, v.size() * 99 / 100)];
+    o["max_ms"] = v.back();
+    return o;
+  };
+  emit({{"seconds", since_request.seconds()},
+        {"events", tail},
+        {"snapshot_seconds", snapshot_seconds},
+        {"during_snapshot", summary(during)},
+        {"after_snapshot", summary(after)}});
+  return 0;
+}
+
 // The SQLite side of the pipe workload: what a platform worker would do with the same
 // stream — read lines, decide them in transactions of up to 1,000, answer each line.
 int child_sqlite_apply(const std::string& file) {
@@ -368,6 +444,7 @@ int child_main(int argc, char** argv) {
     if (mode == "snapshot-write" && argc == 3) return child_snapshot_write(argv[1], std::stoull(argv[2]));
     if (mode == "replay-snapshot" && argc == 3) return child_replay_snapshot(argv[1], std::stoull(argv[2]));
     if (mode == "sqlite-apply" && argc == 2) return child_sqlite_apply(argv[1]);
+    if (mode == "snapshot-stall" && argc == 3) return child_snapshot_stall(argv[1], argv[2]);
     std::cerr << "opsledger_bench --child: unknown mode or arguments\n";
     return 2;
   } catch (const std::exception& e) {

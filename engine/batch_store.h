@@ -17,8 +17,10 @@
 // The engine keeps one BatchStore across its batches (`rebind` to each batch's
 // transaction), so the rows it holds stay warm from one commit to the next. That is only
 // sound while nothing else writes the database: the engine forgets them whenever another
-// write transaction (another process's, a snapshot's) came between, and after a batch that
-// did not commit what it held (engine/engine.cpp, Engine::Impl::run_parsed_batch).
+// write transaction (another process's, `opsledger snapshot`'s) came between, and after a
+// batch that did not commit what it held (engine/engine.cpp, Engine::Impl::run_parsed_batch).
+// The engine's own automatic snapshot writes only the `snapshots` database and keeps them
+// (Engine::Impl::take_snapshot).
 #pragma once
 
 #include <array>

@@ -114,28 +114,18 @@ class SnapshotSlot {
 }  // namespace
 
 bool Engine::Impl::take_snapshot(const std::atomic<bool>& stop) {
-  std::optional<lmdb::Txn> read;
-  {
-    // Begun holding the slot: beginning a transaction may adopt the map size another
-    // process set, a remap that no transaction of this process may outlive. Afterwards
-    // the worker reads without it; a remap by another thread pauses it first.
-    SnapshotSlot slot(*this, stop);
-    if (!slot.held()) return false;
-    if (!env) throw std::runtime_error("the environment is closed after a failure; the next batch reopens it");
-    read.emplace(*env, false);
+  if (!unstored_snapshot) {
+    std::optional<EncodedSnapshot> e = encode_snapshot_of_committed(stop);
+    if (!e) return false;
+    unstored_snapshot = std::move(e);
   }
-  if (snapshot_read_begun) snapshot_read_begun(stop);
-  EncodedSnapshot e;
-  try {
-    e = encode_committed(*read, dbis, &stop);
-  } catch (const SnapshotCancelled&) {
-    return false;
-  }
-  read.reset();
-  // Stored holding the slot, so the map may be grown here.
+  // Stored holding the slot, so the map may be grown here. One encoded before a pause is
+  // kept and stored after it: it is the state at its seq, whatever was committed since.
   SnapshotSlot slot(*this, stop);
   if (!slot.held()) return false;
   if (!env) throw std::runtime_error("the environment is closed after a failure; the next batch reopens it");
+  EncodedSnapshot e = std::move(*unstored_snapshot);
+  unstored_snapshot.reset();
   constexpr int kGrowAttemptsMax = 16;
   for (int attempt = 0;; ++attempt) {
     try {
@@ -149,7 +139,30 @@ bool Engine::Impl::take_snapshot(const std::atomic<bool>& stop) {
       if (!err.map_full() || attempt >= kGrowAttemptsMax) throw;
     }
     env->reader_check();
+    std::size_t next = env->map_size() * 2;
+    if (options.max_map_size_bytes != 0 && next > options.max_map_size_bytes)
+      throw std::runtime_error("the snapshot (" + std::to_string(e.bytes.size()) +
+                               " bytes) does not fit under the map's maximum size");
     env->grow();
+  }
+}
+
+std::optional<EncodedSnapshot> Engine::Impl::encode_snapshot_of_committed(const std::atomic<bool>& stop) {
+  std::optional<lmdb::Txn> read;
+  {
+    // Begun holding the slot: beginning a transaction may adopt the map size another
+    // process set, a remap that no transaction of this process may outlive. Afterwards
+    // the worker reads without it; a remap by another thread pauses it first.
+    SnapshotSlot slot(*this, stop);
+    if (!slot.held()) return std::nullopt;
+    if (!env) throw std::runtime_error("the environment is closed after a failure; the next batch reopens it");
+    read.emplace(*env, false);
+  }
+  if (snapshot_read_begun) snapshot_read_begun(stop);
+  try {
+    return encode_committed(*read, dbis, &stop);
+  } catch (const SnapshotCancelled&) {
+    return std::nullopt;
   }
 }
 
@@ -195,6 +208,7 @@ std::vector<std::string> Engine::Impl::run_parsed_batch(std::size_t count, const
   std::vector<std::string> answers(count);
   std::vector<bool> faulted(count, false);
   bool reopened = false;
+  bool snapshot_paused = false;
   for (;;) {
     bool restart = false;
     try {
@@ -266,6 +280,14 @@ std::vector<std::string> Engine::Impl::run_parsed_batch(std::size_t count, const
         continue;
       }
       bool full = e.map_full() || e.disk_full() || (e.code() == EIO && filesystem_nearly_full(dir));
+      if (full && !snapshot_paused && snapshots) {
+        // A snapshot's read transaction keeps LMDB from reusing the pages freed since it
+        // began: make it give up (it is taken again after) and try once more before
+        // answering storage_full.
+        snapshot_paused = true;
+        auto paused = pause_snapshots();
+        continue;
+      }
       std::string code = full ? "storage_full" : "io_error";
       for (auto& a : answers) a = error_line(code, e.what());
       return answers;
@@ -381,7 +403,12 @@ Status Engine::open(const std::string& dir, const Options& options, std::unique_
       std::fprintf(stderr, "opsledger: cannot tell whether a snapshot is due: %s\n", e.what());
     }
     Impl* p = impl.get();
-    impl->snapshots = std::make_unique<SnapshotWorker>([p](const std::atomic<bool>& stop) { return p->take_snapshot(stop); });
+    try {
+      impl->snapshots =
+          std::make_unique<SnapshotWorker>([p](const std::atomic<bool>& stop) { return p->take_snapshot(stop); });
+    } catch (const std::exception& e) {
+      return Status::io_error(std::string("cannot start the snapshot thread: ") + e.what());
+    }
     if (due) impl->snapshots->request();
   }
   out.reset(new Engine(std::move(impl)));

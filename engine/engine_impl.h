@@ -20,6 +20,7 @@
 #include "engine/snapshot_worker.h"
 #include "events/domain.h"
 #include "opsledger/engine.h"
+#include "snapshots/snapshot.h"
 
 namespace opsledger {
 
@@ -73,6 +74,11 @@ struct Engine::Impl {
   // holding the commit slot (growing the map when it is full). False when `stop` made it
   // give up.
   bool take_snapshot(const std::atomic<bool>& stop);
+  // Its first half: the committed state read (in a read transaction begun holding the
+  // commit slot) and encoded; nullopt when `stop` made it give up.
+  std::optional<EncodedSnapshot> encode_snapshot_of_committed(const std::atomic<bool>& stop);
+  // Encoded but not stored yet when a pause made the worker give up. The worker's only.
+  std::optional<EncodedSnapshot> unstored_snapshot;
   // Holds the snapshot worker off (and makes a snapshot in progress give up) while the
   // map grows or the environment is reopened; nullopt without automatic snapshots.
   std::optional<SnapshotWorker::Pause> pause_snapshots();

@@ -22,6 +22,7 @@ void SnapshotWorker::request() noexcept {
   try {
     std::lock_guard lk(mu_);
     requested_ = true;
+    ++requests_;
   } catch (const std::exception&) {
     return;  // a mutex that cannot be locked: the next crossing asks again
   }
@@ -30,7 +31,8 @@ void SnapshotWorker::request() noexcept {
 
 void SnapshotWorker::wait_idle() {
   std::unique_lock lk(mu_);
-  cv_.wait(lk, [&] { return closing_ || (!requested_ && !running_); });
+  std::uint64_t asked = requests_;
+  cv_.wait(lk, [&] { return closing_ || done_ >= asked; });
 }
 
 SnapshotWorker::Pause SnapshotWorker::pause() {
@@ -55,20 +57,25 @@ void SnapshotWorker::loop() {
     cv_.wait(lk, [&] { return closing_ || (requested_ && paused_ == 0); });
     if (closing_) return;
     requested_ = false;
+    std::uint64_t answers = requests_;  // every request so far is merged into this one
     running_ = true;
     stop_ = false;
     lk.unlock();
-    bool written = true;
+    bool finished = true;  // written, or failed
     try {
-      written = take_(stop_);
+      finished = take_(stop_);
     } catch (const std::exception& e) {
       std::fprintf(stderr, "opsledger: automatic snapshot failed: %s\n", e.what());
+    } catch (...) {
+      std::fprintf(stderr, "opsledger: automatic snapshot failed\n");
     }
     lk.lock();
     running_ = false;
-    // Given up for a pause: taken again once it ends. (For closing: the next open finds
-    // it due and takes it.)
-    if (!written && !closing_) requested_ = true;
+    if (finished)
+      done_ = answers;
+    else if (!closing_)
+      requested_ = true;  // given up for a pause: taken again once it ends
+    // (Given up for closing: the next open finds it due and takes it.)
     cv_.notify_all();
   }
 }

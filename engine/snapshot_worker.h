@@ -3,13 +3,14 @@
 //
 // request() asks for a snapshot and returns at once; requests made while one is being
 // written are merged into one more, taken after it. pause() makes the snapshot in
-// progress give up (it is taken again afterwards) and keeps another from starting until
-// the pause ends: the engine pauses the worker before it grows its map or reopens its
+// progress give up (it is taken again afterwards; Take may keep what it had encoded) and
+// keeps another from starting until the pause ends: the engine pauses the worker before it grows its map or reopens its
 // environment, which no read transaction of the process may outlive.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -24,13 +25,15 @@ class SnapshotWorker {
   using Take = std::function<bool(const std::atomic<bool>& stop)>;
 
   explicit SnapshotWorker(Take take);
-  // Stops the snapshot in progress (it is not written) and joins the thread.
+  // Makes the snapshot in progress give up (one that has finished reading may still be
+  // stored) and joins the thread.
   ~SnapshotWorker();
   SnapshotWorker(const SnapshotWorker&) = delete;
   SnapshotWorker& operator=(const SnapshotWorker&) = delete;
 
   void request() noexcept;
-  // Blocks until no snapshot is requested or being written.
+  // Blocks until every snapshot requested before the call has been written or has failed
+  // (a snapshot that gave up for a pause is taken again, and waited for).
   void wait_idle();
 
   class Pause {
@@ -60,6 +63,8 @@ class SnapshotWorker {
   std::mutex mu_;
   std::condition_variable cv_;
   bool requested_ = false;
+  std::uint64_t requests_ = 0;  // request() calls so far
+  std::uint64_t done_ = 0;      // requests answered by a snapshot written or failed
   bool running_ = false;
   bool closing_ = false;
   int paused_ = 0;

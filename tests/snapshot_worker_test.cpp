@@ -57,7 +57,9 @@ struct Snapshots {
   std::uint64_t tail = 0;
 };
 
-// The engine must be idle (no command in flight); the snapshot worker may be running.
+// The engine must be idle (no command in flight) and its snapshot worker idle or held in
+// its read (a worker storing may remap the map under a read that does not hold the commit
+// slot).
 Snapshots snapshots_of(Engine& engine) {
   auto& impl = engine.impl();
   lmdb::Txn txn(*impl.env, false);
@@ -170,7 +172,9 @@ TEST_CASE("snapshot worker: a pause makes the snapshot in progress give up; it i
   {
     auto paused = w.pause();
     CHECK(saw_stop);
-    CHECK(calls == 1);  // none starts while paused
+    w.request();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(calls == 1);  // none starts while paused, though asked for
   }
   w.wait_idle();
   CHECK(calls == 2);
@@ -260,25 +264,59 @@ TEST_CASE("a snapshot stopped by closing the engine is taken after it opens agai
   check_snapshot(h.db.engine(), tail);
 }
 
-TEST_CASE("no snapshot is due at open when the newest is past the last multiple", "[snapshot][worker]") {
-  constexpr std::uint64_t kEvery = 1000000;  // the seeded log crosses none
-  TestDb db(every(kEvery));
-  seed_contoso(db);
-  db.reopen();
-  db.engine().wait_for_snapshots();
-  CHECK(snapshots_of(db.engine()).seqs.empty());
+TEST_CASE("a snapshot is due at open only when a multiple lies after the newest one", "[snapshot][worker]") {
+  TempDir dir;
+  auto open = [&](std::uint64_t n) {
+    Options o = every(n);
+    std::unique_ptr<Engine> e;
+    REQUIRE(Engine::open(dir.path(), o, e).is_ok());
+    e->wait_for_snapshots();
+    return e;
+  };
+  auto append = [](Engine& e, int i) {
+    json::object c{{"cmd", "register_workspace"}, {"workspace_id", 100 + i}, {"name", "w"}};
+    auto a = json::parse(e.execute(json::serialize(c))).as_object();
+    REQUIRE(a.at("ok").as_bool());
+  };
+  std::uint64_t tail = 0;
+  {
+    auto e = open(0);  // no automatic snapshots
+    tail = e->last_seq();
+  }
+  REQUIRE(tail > 4);
+  REQUIRE(run_cli({"snapshot", "--db", dir.path()}) == 0);  // a snapshot at the tail
+  const std::uint64_t n = tail - 1;                       // its last multiple lies before it
+  {
+    auto e = open(n);
+    auto s = snapshots_of(*e);
+    CHECK(s.seqs == std::vector<std::uint64_t>{tail});  // none due
+  }
+  {
+    // Commands past the next multiple (2n) without automatic snapshots, then open with n.
+    auto e = open(0);
+    for (int i = 0; e->last_seq() < 2 * n; ++i) append(*e, i);
+    tail = e->last_seq();
+  }
+  auto e = open(n);
+  auto s = snapshots_of(*e);
+  CAPTURE(s.seqs);
+  REQUIRE(s.seqs.size() == 2);
+  CHECK(s.seqs.back() == tail);
+  check_snapshot(*e, tail);
 }
 
 TEST_CASE("the map grows while an automatic snapshot reads the state", "[snapshot][worker][storage]") {
   HeldSnapshot h(4, small_map(every(4)));  // held until the leader, about to grow the map, pauses it
   auto& impl = h.db.engine().impl();
-  std::size_t map_before = impl.env->map_size();
-  for (std::uint64_t id = 1000; impl.env->map_size() == map_before && id < 3000; ++id) {
+  std::size_t map_before = impl.env->map_size();  // the worker is held: nothing remaps
+  // Until the leader grows the map (the map size is not read meanwhile: once released, the
+  // worker may grow it too).
+  for (std::uint64_t id = 1000; !h.saw_stop && id < 3000; ++id) {
     auto a = h.db.send({{"cmd", "register_workspace"}, {"workspace_id", id}, {"name", std::string(4000, 'n')}});
     REQUIRE(a.at("ok").as_bool());
   }
-  CHECK(impl.env->map_size() > map_before);
   h.db.engine().wait_for_snapshots();
+  CHECK(impl.env->map_size() > map_before);
   CHECK(h.saw_stop);
   CHECK(h.reads >= 2);  // given up for the growth, then taken again
   auto s = snapshots_of(h.db.engine());
@@ -344,12 +382,27 @@ TEST_CASE("another process growing the map pauses a snapshot that reads the stat
   // snapshot's read transaction must end first.
   auto a = h.db.send(start_cmd("after-growth", "directory_groups.sync"));
   CHECK(a.at("ok").as_bool());
-  CHECK(impl.env->map_size() > map_before);
   h.db.engine().wait_for_snapshots();
+  CHECK(impl.env->map_size() > map_before);
   CHECK(h.saw_stop);
   CHECK(h.reads >= 2);
   auto s = snapshots_of(h.db.engine());
   REQUIRE(!s.seqs.empty());
   check_snapshot(h.db.engine(), s.seqs.back());
   CHECK(h.db.digest() == replay_digest(h.db.dir()));
+}
+
+TEST_CASE("a batch at the map's maximum makes a snapshot that reads give up before storage_full",
+          "[snapshot][worker][storage]") {
+  Options o = small_map(every(4));
+  o.max_map_size_bytes = o.initial_map_size_bytes;  // no growth at all
+  HeldSnapshot h(4, o);  // its read pins the pages freed since it began
+  std::string code;
+  for (std::uint64_t id = 1000; code.empty() && id < 3000; ++id) {
+    auto a = h.db.send({{"cmd", "register_workspace"}, {"workspace_id", id}, {"name", std::string(4000, 'n')}});
+    code = error_code(a);
+  }
+  CHECK(code == "storage_full");  // the map is full of workspaces in the end
+  CHECK(h.saw_stop);               // but the held snapshot was asked to give up first
+  h.db.engine().wait_for_snapshots();
 }
