@@ -119,16 +119,24 @@ struct SnapshotImage {
   // Loading: told which tables are complete, for the digest on the other thread (may be
   // null: the caller then hashes the restored state).
   DigestFeed* feed = nullptr;
+  // Saving: when set, fed every row as it is written (the archive lists the tables and
+  // rows in the digest's order), and `written_bytes`'s size just after the digest field is
+  // recorded in `digest_end`, for the digest to be written there afterwards.
+  StateDigester* digester = nullptr;
+  const std::string* written_bytes = nullptr;
+  mutable std::size_t digest_end = 0;
 
   template <class Archive>
   void save(Archive& ar, unsigned /*version*/) const {
     ar << seq << chain_hash << digest;
+    if (written_bytes) digest_end = written_bytes->size();
     std::uint32_t tables = kTableCount;
     ar << tables;
     for (std::size_t i = 0; i < kTableCount; ++i) {
       auto t = static_cast<Table>(i);
       std::string name(table_name(t));
       ar << name;
+      if (digester) digester->begin_table(t);
       source->scan(t, {}, [&](std::string_view k, std::string_view v) {
         bool more = true;
         std::uint64_t klen = k.size(), vlen = v.size();
@@ -136,6 +144,7 @@ struct SnapshotImage {
         ar.save_binary(k.data(), k.size());
         ar << vlen;
         ar.save_binary(v.data(), v.size());
+        if (digester) digester->row(k, v);
         return true;
       });
       bool more = false;
@@ -248,28 +257,52 @@ constexpr std::size_t kHeaderSize = 8 + 4 + kHashSize;
 
 }  // namespace
 
-std::string encode_snapshot(std::uint64_t seq, const std::string& chain_hash, const std::string& digest,
-                            const Store& state) {
-  std::string archive;
-  {
-    detail::StringSink sink(archive);
-    boost::archive::binary_oarchive ar(sink);
-    detail::SnapshotImage image;
-    image.seq = seq;
-    image.chain_hash = chain_hash;
-    image.digest = digest;
-    image.source = &state;
-    const detail::SnapshotImage& saved = image;
-    ar << saved;
-  }
+namespace {
+
+// The stored value for `state` at `seq`: the header, then the archive written straight
+// after it into the same string (the checksum is filled in last). With `digest` null, the
+// state digest is computed from the rows as they are written and put into the archive's
+// digest field afterwards (its bytes are fixed in size and place), so the state is read
+// once; `digest_out` then gets it.
+std::string encode_value(std::uint64_t seq, const std::string& chain_hash, const std::string* digest,
+                         const Store& state, std::string* digest_out) {
   std::string out;
-  out.reserve(kHeaderSize + archive.size());
   ByteWriter w(out);
   w.raw(kMagic);
   w.u32(kSnapshotFormatVersion);
-  w.raw(sha256(archive));
-  w.raw(archive);
+  w.raw(std::string(kHashSize, '\0'));  // the checksum, below
+  StateDigester digester;
+  detail::SnapshotImage image;
+  {
+    detail::StringSink sink(out);
+    boost::archive::binary_oarchive ar(sink);
+    image.seq = seq;
+    image.chain_hash = chain_hash;
+    image.digest = digest ? *digest : std::string(kHashSize, '\0');
+    image.source = &state;
+    if (!digest) {
+      image.digester = &digester;
+      image.written_bytes = &out;
+    }
+    const detail::SnapshotImage& saved = image;
+    ar << saved;
+  }
+  if (!digest) {
+    std::string computed = digester.finish();
+    if (image.digest_end < kHeaderSize + kHashSize) throw std::logic_error("snapshot digest field not found");
+    std::memcpy(out.data() + image.digest_end - kHashSize, computed.data(), kHashSize);
+    if (digest_out) *digest_out = std::move(computed);
+  }
+  std::string checksum = sha256(std::string_view(out).substr(kHeaderSize));
+  std::memcpy(out.data() + kMagic.size() + 4, checksum.data(), kHashSize);
   return out;
+}
+
+}  // namespace
+
+std::string encode_snapshot(std::uint64_t seq, const std::string& chain_hash, const std::string& digest,
+                            const Store& state) {
+  return encode_value(seq, chain_hash, &digest, state, nullptr);
 }
 
 namespace {
@@ -506,8 +539,7 @@ EncodedSnapshot encode_committed(lmdb::Txn& txn, const Dbis& dbis, const std::at
                              " but the log ends at seq " + std::to_string(tail.seq) + "; run verify");
   EncodedSnapshot e;
   e.written.seq = tail.seq;
-  e.written.digest = state_digest(state);
-  e.bytes = encode_snapshot(e.written.seq, tail.hash, e.written.digest, state);
+  e.bytes = encode_value(e.written.seq, tail.hash, nullptr, state, &e.written.digest);
   e.written.bytes = e.bytes.size();
   return e;
 }

@@ -213,6 +213,28 @@ TEST_CASE("the live digest after every N events equals a replay's digest at that
   });
 }
 
+TEST_CASE("a snapshot encoded in one pass is the one encoded with its digest given", "[audit][snapshot]") {
+  Db db;
+  seed(db);
+  play(db, 6);
+  with_read_txn(db.engine(), [&](lmdb::Txn& txn, const Dbis& dbis) {
+    EncodedSnapshot one_pass = encode_committed(txn, dbis);
+    LmdbStore live(txn, dbis);
+    LogTail tail = read_tail(txn, dbis.events);
+    std::string digest = state_digest(live);
+    CHECK(one_pass.written.seq == tail.seq);
+    CHECK(to_hex(one_pass.written.digest) == to_hex(digest));
+    CHECK(one_pass.written.bytes == one_pass.bytes.size());
+    CHECK(one_pass.bytes == encode_snapshot(tail.seq, tail.hash, digest, live));  // byte for byte
+    std::string problem;
+    auto decoded = decode_snapshot(tail.seq, one_pass.bytes, problem);
+    INFO(problem);
+    REQUIRE(decoded);
+    CHECK(decoded->digest == digest);
+    return 0;
+  });
+}
+
 TEST_CASE("automatic snapshots change no answer", "[audit][snapshot]") {
   Options with = test_options();
   with.snapshot_every_events = 3;
