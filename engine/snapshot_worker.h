@@ -4,8 +4,9 @@
 // request() asks for a snapshot and returns at once; requests made while one is being
 // written are merged into one more, taken after it. pause() makes the snapshot in
 // progress give up (it is taken again afterwards; Take may keep what it had encoded) and
-// keeps another from starting until the pause ends: the engine pauses the worker before it grows its map or reopens its
-// environment, which no read transaction of the process may outlive.
+// keeps another from starting until the pause ends: the engine pauses the worker before
+// its map is remapped (grown, or adopted at the size another process set) or its
+// environment reopened, which no transaction of the process may outlive.
 #pragma once
 
 #include <atomic>

@@ -490,9 +490,9 @@ std::optional<Snapshot> nearest_snapshot(const lmdb::Txn& txn, const Dbis& dbis,
 
 namespace {
 
-// The live store, read only, polling `stop` as rows are scanned: the digest and the
-// encoding read every row through scan, so a snapshot of a large state gives up within
-// kRowsBetweenPolls rows of being asked to.
+// The live store, read only, polling `stop` as rows are scanned: the encoding (which
+// computes the digest as it goes) reads every row through scan, so a snapshot of a large
+// state gives up within kRowsBetweenPolls rows of being asked to.
 class StoppableReader final : public Store {
  public:
   StoppableReader(const Store& inner, const std::atomic<bool>& stop) : inner_(inner), stop_(stop) {}

@@ -39,7 +39,8 @@ struct Options {
   // Take an automatic snapshot every N events (0: never): after a commit whose seqs
   // crossed a multiple of N, a snapshot of the committed state is written by a thread of
   // the engine's own while commands go on being answered (docs/audit.md). One due when the
-  // engine closed (closing stops a snapshot in progress) is taken after the next open.
+  // engine closed (closing makes a snapshot still reading give up) is taken after the next
+  // open.
   std::uint64_t snapshot_every_events = 0;
 };
 
