@@ -343,6 +343,7 @@ int child_snapshot_stall(const std::string& dir, const std::string& file) {
   } join{waiter};
   Stopwatch since_request;
   std::vector<double> during, after;  // answer latencies in ms, while the snapshot ran / after it
+  std::size_t slow = 0;               // of `during`, over 100 ms
   double stored_at = 0;
   std::string line;
   while (std::getline(in, line)) {
@@ -361,6 +362,7 @@ int child_snapshot_stall(const std::string& dir, const std::string& file) {
       continue;  // the command that asked for it
     }
     if (!stored) {
+      if (ms > 100) ++slow;
       during.push_back(ms);
     } else {
       if (stored_at == 0) stored_at = since_request.seconds();
@@ -382,6 +384,7 @@ int child_snapshot_stall(const std::string& dir, const std::string& file) {
         {"events", tail},
         {"snapshot_seconds", snapshot_seconds},
         {"during_snapshot", summary(during)},
+        {"during_over_100_ms", slow},
         {"after_snapshot", summary(after)}});
   return 0;
 }

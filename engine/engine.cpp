@@ -83,6 +83,12 @@ class SnapshotSlot {
  public:
   SnapshotSlot(Engine::Impl& impl, const std::atomic<bool>& stop) : impl_(impl) {
     std::unique_lock lk(impl_.mu);
+    // Callers already waiting for the slot go first: between two of the worker's commits
+    // (a snapshot's pieces) one batch runs, not none.
+    while (impl_.slot_waiters > 0 && !impl_.leader_active) {
+      if (stop.load()) return;
+      impl_.cv.wait_for(lk, std::chrono::milliseconds(1));
+    }
     impl_.snapshot_wants_slot = true;
     while (impl_.leader_active) {
       if (stop.load()) {
@@ -118,18 +124,49 @@ bool Engine::Impl::take_snapshot(const std::atomic<bool>& stop) {
     std::optional<EncodedSnapshot> e = encode_snapshot_of_committed(stop);
     if (!e) return false;
     unstored_snapshot = std::move(e);
+    unstored_pieces = 0;
   }
   // Stored holding the slot, so the map may be grown here. One encoded before a pause is
-  // kept and stored after it: it is the state at its seq, whatever was committed since.
+  // kept (with the pieces already stored) and stored after it: it is the state at its seq,
+  // whatever was committed since. A value larger than a piece is stored in pieces, a
+  // commit each, so that batches run between them (snapshots/snapshot.h, format 2); the
+  // manifest comes last.
+  const EncodedSnapshot& e = *unstored_snapshot;
+  std::uint64_t seq = e.written.seq;
+  std::size_t piece = std::max<std::size_t>(snapshot_piece_bytes, 1);
+  if (e.bytes.size() <= piece) {
+    if (!commit_for_snapshot(stop, [&](lmdb::Txn& txn) { txn.put(dbis.snapshots, be64(seq), e.bytes); }))
+      return false;
+  } else {
+    auto pieces = static_cast<std::uint32_t>((e.bytes.size() + piece - 1) / piece);
+    for (std::uint32_t i = unstored_pieces; i < pieces; ++i) {
+      bool stored = commit_for_snapshot(stop, [&](lmdb::Txn& txn) {
+        if (i == 0) drop_unfinished_pieces(txn, dbis, seq);
+        txn.put(dbis.snapshots, snapshot_piece_key(seq, i), std::string_view(e.bytes).substr(i * piece, piece));
+      });
+      if (!stored) return false;
+      unstored_pieces = i + 1;
+    }
+    if (!commit_for_snapshot(stop, [&](lmdb::Txn& txn) {
+          txn.put(dbis.snapshots, be64(seq), snapshot_manifest(e.bytes.size(), pieces));
+        }))
+      return false;
+  }
+  unstored_snapshot.reset();
+  return true;
+}
+
+bool Engine::Impl::commit_for_snapshot(const std::atomic<bool>& stop, const std::function<void(lmdb::Txn&)>& write) {
   SnapshotSlot slot(*this, stop);
   if (!slot.held()) return false;
   if (!env) throw std::runtime_error("the environment is closed after a failure; the next batch reopens it");
-  EncodedSnapshot e = std::move(*unstored_snapshot);
-  unstored_snapshot.reset();
   constexpr int kGrowAttemptsMax = 16;
   for (int attempt = 0;; ++attempt) {
     try {
-      std::size_t txn_id = store_snapshot(*env, dbis, e);
+      lmdb::Txn txn(*env, true);
+      std::size_t txn_id = txn.id();
+      write(txn);
+      txn.commit();
       // The snapshot's commit changed no row the batch store holds: when it came right
       // after the engine's last batch, the held rows are still the database's.
       std::lock_guard held(held_rows_mu);
@@ -141,8 +178,7 @@ bool Engine::Impl::take_snapshot(const std::atomic<bool>& stop) {
     env->reader_check();
     std::size_t next = env->map_size() * 2;
     if (options.max_map_size_bytes != 0 && next > options.max_map_size_bytes)
-      throw std::runtime_error("the snapshot (" + std::to_string(e.bytes.size()) +
-                               " bytes) does not fit under the map's maximum size");
+      throw std::runtime_error("the snapshot does not fit under the map's maximum size");
     env->grow();
   }
 }
@@ -301,7 +337,9 @@ std::string Engine::Impl::execute(std::string_view command) {
   queue.push_back(&self);
   while (!self.done) {
     if (leader_active || snapshot_wants_slot) {
+      ++slot_waiters;
       cv.wait(lk);
+      --slot_waiters;
       continue;
     }
     leader_active = true;

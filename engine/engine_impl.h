@@ -44,6 +44,9 @@ struct Engine::Impl {
   // until it has had it (a busy engine would otherwise take the slot, and LMDB's write
   // lock, back each time before that thread wakes).
   bool snapshot_wants_slot = false;
+  // Callers waiting for the slot (in execute or CommitSlot); the snapshot thread lets them
+  // go first.
+  std::size_t slot_waiters = 0;
   std::size_t batch_commands_max = 4096;
 
   // The hot rows, kept warm from one batch to the next (engine/batch_store.h). They match
@@ -77,8 +80,15 @@ struct Engine::Impl {
   // Its first half: the committed state read (in a read transaction begun holding the
   // commit slot) and encoded; nullopt when `stop` made it give up.
   std::optional<EncodedSnapshot> encode_snapshot_of_committed(const std::atomic<bool>& stop);
-  // Encoded but not stored yet when a pause made the worker give up. The worker's only.
+  // One write transaction of the snapshot worker, holding the commit slot (growing the map
+  // when it fills); false when `stop` made it give up before it had the slot.
+  bool commit_for_snapshot(const std::atomic<bool>& stop, const std::function<void(lmdb::Txn&)>& write);
+  // Encoded but not stored yet (and how many of its pieces are) when a pause made the
+  // worker give up. The worker's only.
   std::optional<EncodedSnapshot> unstored_snapshot;
+  std::uint32_t unstored_pieces = 0;
+  // A snapshot larger than this is stored in pieces of this size, a commit each.
+  std::size_t snapshot_piece_bytes = std::size_t{16} << 20;
   // Holds the snapshot worker off (and makes a snapshot in progress give up) while the
   // map grows or the environment is reopened; nullopt without automatic snapshots.
   std::optional<SnapshotWorker::Pause> pause_snapshots();
@@ -101,7 +111,9 @@ class CommitSlot {
  public:
   explicit CommitSlot(Engine::Impl& impl) : impl_(impl) {
     std::unique_lock lk(impl_.mu);
+    ++impl_.slot_waiters;
     impl_.cv.wait(lk, [&] { return !impl_.leader_active && !impl_.snapshot_wants_slot; });
+    --impl_.slot_waiters;
     impl_.leader_active = true;
   }
   ~CommitSlot() {

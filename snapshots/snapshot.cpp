@@ -442,14 +442,84 @@ std::optional<Snapshot> decode_snapshot(std::uint64_t key_seq, std::string_view 
   return std::nullopt;
 }
 
+std::string snapshot_piece_key(std::uint64_t seq, std::uint32_t index) {
+  std::string key = be64(seq);
+  for (int shift = 24; shift >= 0; shift -= 8) key.push_back(static_cast<char>((index >> shift) & 0xff));
+  return key;
+}
+
+std::string snapshot_manifest(std::uint64_t total_bytes, std::uint32_t pieces) {
+  std::string out;
+  ByteWriter w(out);
+  w.raw(kMagic);
+  w.u32(kSnapshotPiecesVersion);
+  w.u64(total_bytes);
+  w.u32(pieces);
+  return out;
+}
+
+namespace {
+
+constexpr std::size_t kManifestSize = 8 + 4 + 8 + 4;
+
+// The format-1 value stored under `seq`: the row itself, or its pieces put together in
+// `owned` when the row is a manifest. False (and `problem`) when it cannot be had.
+bool stored_value(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, std::string& owned,
+                  std::string_view& bytes, std::string& problem) {
+  if (!txn.get(dbis.snapshots, be64(seq), bytes)) {
+    problem = "missing";
+    return false;
+  }
+  if (bytes.size() != kManifestSize || bytes.substr(0, kMagic.size()) != kMagic) return true;
+  ByteReader r(bytes.substr(kMagic.size()));
+  if (r.u32() != kSnapshotPiecesVersion) return true;  // the decoder names the version
+  std::uint64_t total = r.u64();
+  std::uint32_t pieces = r.u32();
+  std::vector<std::string_view> parts;
+  std::uint64_t sum = 0;
+  for (std::uint32_t i = 0; i < pieces; ++i) {
+    std::string_view part;
+    if (!txn.get(dbis.snapshots, snapshot_piece_key(seq, i), part)) {
+      problem = "piece " + std::to_string(i) + " of " + std::to_string(pieces) + " is missing";
+      return false;
+    }
+    parts.push_back(part);
+    sum += part.size();
+  }
+  if (sum != total) {
+    problem = "its pieces hold " + std::to_string(sum) + " bytes, its manifest says " + std::to_string(total);
+    return false;
+  }
+  owned.clear();
+  owned.reserve(sum);
+  for (auto part : parts) owned.append(part);
+  bytes = owned;
+  return true;
+}
+
+}  // namespace
+
+std::size_t drop_unfinished_pieces(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t keep) {
+  std::vector<std::string> doomed;
+  {
+    lmdb::Cursor c(txn, dbis.snapshots);
+    for (bool more = c.first(); more; more = c.next()) {
+      if (c.key().size() != 12) continue;
+      std::uint64_t seq = get_be64(c.key().substr(0, 8));
+      std::string_view manifest;
+      if (seq != keep && !txn.get(dbis.snapshots, be64(seq), manifest)) doomed.emplace_back(c.key());
+    }
+  }
+  for (const auto& key : doomed) txn.del(dbis.snapshots, key);
+  return doomed.size();
+}
+
 std::optional<Snapshot> load_snapshot(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq,
                                       std::string& problem) {
   try {
+    std::string owned;
     std::string_view bytes;
-    if (!txn.get(dbis.snapshots, be64(seq), bytes)) {
-      problem = "missing";
-      return std::nullopt;
-    }
+    if (!stored_value(txn, dbis, seq, owned, bytes, problem)) return std::nullopt;
     auto snap = decode_snapshot(seq, bytes, problem);
     if (!snap) return std::nullopt;
     auto event = read_event(txn, dbis.events, seq);

@@ -4,7 +4,8 @@
 // recorded digest, and its chain hash found in the log at its seq. Anything else is a
 // warning and the snapshot is skipped.
 //
-// Stored in the LMDB database `snapshots`: key = seq as 8-byte big-endian, value =
+// Stored in the LMDB database `snapshots` (format 2, in pieces, is described below):
+// key = seq as 8-byte big-endian, value =
 //
 //   8B   magic             "OPSLSNAP"
 //   u32  format_version    little-endian; kSnapshotFormatVersion (1) is the only one
@@ -84,6 +85,20 @@ struct EncodedSnapshot {
 struct SnapshotCancelled : std::runtime_error {
   SnapshotCancelled() : std::runtime_error("the snapshot was cancelled") {}
 };
+
+// Format 2, a snapshot stored in pieces (the engine's automatic snapshots larger than a
+// piece, so that batches run between the pieces' commits): under the key seq a manifest
+//   8B "OPSLSNAP", u32 2, u64 total bytes, u32 piece count  (little-endian)
+// and the format-1 value cut into that many pieces, in order, under the 12-byte keys seq
+// (8-byte big-endian) + piece index (4-byte big-endian). The manifest is written last, so a
+// snapshot whose pieces were not all stored is not seen (snapshot_seqs lists 8-byte keys
+// only); load_snapshot puts the pieces together and decodes them as format 1.
+inline constexpr std::uint32_t kSnapshotPiecesVersion = 2;
+std::string snapshot_piece_key(std::uint64_t seq, std::uint32_t index);
+std::string snapshot_manifest(std::uint64_t total_bytes, std::uint32_t pieces);
+// Deletes the pieces of every seq but `keep` that has no manifest (left by a snapshot whose
+// writer stopped or crashed before it finished); returns how many rows it deleted.
+std::size_t drop_unfinished_pieces(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t keep);
 
 // Reads and encodes the state `read` sees (a read transaction: a snapshot describes the
 // state at its seq, whatever is committed after, so no write lock is held while it reads;

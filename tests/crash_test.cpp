@@ -12,6 +12,7 @@
 #include <random>
 #include <thread>
 
+#include "engine/engine_impl.h"
 #include "engine/event_log.h"
 #include "engine/lmdb.h"
 #include "engine/lmdb_store.h"
@@ -179,9 +180,14 @@ std::vector<Acked> snapshotting_writer_and_kill(const std::string& dir, int roun
     // rounds the writer waits for each, as a caller of wait_for_snapshots would (the one
     // due at open, left by the round before, included), so that kills also land in the
     // middle of snapshots of a writer that waits and snapshots are stored in the short
-    // windows (the first in a process took up to 100 ms on the 2-core machine under load).
+    // windows (the first in a process took up to 100 ms on the 2-core machine under load)...
     bool waits = round % 2 == 1;
-    if (waits) e->wait_for_snapshots();
+    if (waits) {
+      e->wait_for_snapshots();
+      // ... and stores its snapshots (about 100 KB) in pieces of 16 KiB, a commit each, so
+      // that kills also land between the pieces (the worker is idle: it may be set now).
+      e->impl().snapshot_piece_bytes = 16384;
+    }
     for (int i = 0;; ++i) {
       std::string rid = "s" + std::to_string(round) + "-" + std::to_string(i);
       json::object c = i % 2 ? start_cmd(rid, i % 4 == 1 ? "inventory.sync" : "directory_groups.sync")
