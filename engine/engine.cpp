@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <span>
 #include <string>
 #include <sys/stat.h>
@@ -84,7 +85,8 @@ class SnapshotSlot {
   SnapshotSlot(Engine::Impl& impl, const std::atomic<bool>& stop) : impl_(impl) {
     std::unique_lock lk(impl_.mu);
     // Callers already waiting for the slot go first: between two of the worker's commits
-    // (a snapshot's pieces) one batch runs, not none.
+    // (a snapshot's pieces) the batch (or read) already waiting gets it, where the worker
+    // had taken it back before the woken caller ran.
     while (impl_.slot_waiters > 0 && !impl_.leader_active) {
       if (stop.load()) return;
       impl_.cv.wait_for(lk, std::chrono::milliseconds(1));
@@ -126,34 +128,65 @@ bool Engine::Impl::take_snapshot(const std::atomic<bool>& stop) {
     unstored_snapshot = std::move(e);
     unstored_pieces = 0;
   }
+  try {
+    if (!store_unstored_snapshot(stop)) return false;  // kept for after the pause
+  } catch (...) {
+    // A failed store drops the value (its pieces, without a manifest, are swept by the
+    // next snapshot stored in pieces): the next crossing encodes the state afresh.
+    unstored_snapshot.reset();
+    unstored_pieces = 0;
+    throw;
+  }
+  unstored_snapshot.reset();
+  return true;
+}
+
+bool Engine::Impl::store_unstored_snapshot(const std::atomic<bool>& stop) {
   // Stored holding the slot, so the map may be grown here. One encoded before a pause is
   // kept (with the pieces already stored) and stored after it: it is the state at its seq,
   // whatever was committed since. A value larger than a piece is stored in pieces, a
   // commit each, so that batches run between them (snapshots/snapshot.h, format 2); the
-  // manifest comes last.
+  // manifest comes last, and only once every piece is found in place (another process's
+  // sweep may have taken some; they are then written again).
   const EncodedSnapshot& e = *unstored_snapshot;
   std::uint64_t seq = e.written.seq;
   std::size_t piece = std::max<std::size_t>(snapshot_piece_bytes, 1);
-  if (e.bytes.size() <= piece) {
-    if (!commit_for_snapshot(stop, [&](lmdb::Txn& txn) { txn.put(dbis.snapshots, be64(seq), e.bytes); }))
-      return false;
-  } else {
-    auto pieces = static_cast<std::uint32_t>((e.bytes.size() + piece - 1) / piece);
+  if (e.bytes.size() <= piece)
+    return commit_for_snapshot(stop, [&](lmdb::Txn& txn) {
+      drop_pieces_of(txn, dbis, seq, 0);
+      txn.put(dbis.snapshots, be64(seq), e.bytes);
+    });
+  std::size_t count = (e.bytes.size() + piece - 1) / piece;
+  if (count > std::numeric_limits<std::uint32_t>::max()) throw std::runtime_error("a snapshot of too many pieces");
+  auto pieces = static_cast<std::uint32_t>(count);
+  auto bytes_of = [&](std::uint32_t i) { return std::string_view(e.bytes).substr(std::size_t{i} * piece, piece); };
+  constexpr int kAttemptsMax = 3;
+  for (int attempt = 0;; ++attempt) {
     for (std::uint32_t i = unstored_pieces; i < pieces; ++i) {
       bool stored = commit_for_snapshot(stop, [&](lmdb::Txn& txn) {
-        if (i == 0) drop_unfinished_pieces(txn, dbis, seq);
-        txn.put(dbis.snapshots, snapshot_piece_key(seq, i), std::string_view(e.bytes).substr(i * piece, piece));
+        if (i == 0) {
+          drop_unfinished_pieces(txn, dbis);
+          drop_pieces_of(txn, dbis, seq, 0);
+        }
+        txn.put(dbis.snapshots, snapshot_piece_key(seq, i), bytes_of(i));
       });
       if (!stored) return false;
       unstored_pieces = i + 1;
+      if (snapshot_piece_stored) snapshot_piece_stored(i);
     }
-    if (!commit_for_snapshot(stop, [&](lmdb::Txn& txn) {
-          txn.put(dbis.snapshots, be64(seq), snapshot_manifest(e.bytes.size(), pieces));
-        }))
-      return false;
+    bool complete = true;
+    bool committed = commit_for_snapshot(stop, [&](lmdb::Txn& txn) {
+      for (std::uint32_t i = 0; i < pieces && complete; ++i) {
+        std::string_view stored;
+        complete = txn.get(dbis.snapshots, snapshot_piece_key(seq, i), stored) && stored == bytes_of(i);
+      }
+      if (complete) txn.put(dbis.snapshots, be64(seq), snapshot_manifest(e.bytes.size(), pieces));
+    });
+    if (!committed) return false;
+    if (complete) return true;
+    if (attempt + 1 >= kAttemptsMax) throw std::runtime_error("its pieces keep being removed while it is stored");
+    unstored_pieces = 0;
   }
-  unstored_snapshot.reset();
-  return true;
 }
 
 bool Engine::Impl::commit_for_snapshot(const std::atomic<bool>& stop, const std::function<void(lmdb::Txn&)>& write) {

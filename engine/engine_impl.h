@@ -80,6 +80,11 @@ struct Engine::Impl {
   // Its first half: the committed state read (in a read transaction begun holding the
   // commit slot) and encoded; nullopt when `stop` made it give up.
   std::optional<EncodedSnapshot> encode_snapshot_of_committed(const std::atomic<bool>& stop);
+  // Stores unstored_snapshot (take_snapshot's second half); false when `stop` made it give up.
+  bool store_unstored_snapshot(const std::atomic<bool>& stop);
+  // For tests: called on the worker's thread after each piece of a snapshot is committed.
+  // Set it only while the worker is idle.
+  std::function<void(std::uint32_t piece)> snapshot_piece_stored;
   // One write transaction of the snapshot worker, holding the commit slot (growing the map
   // when it fills); false when `stop` made it give up before it had the slot.
   bool commit_for_snapshot(const std::atomic<bool>& stop, const std::function<void(lmdb::Txn&)>& write);

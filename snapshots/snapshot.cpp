@@ -289,7 +289,13 @@ std::string encode_value(std::uint64_t seq, const std::string& chain_hash, const
   }
   if (!digest) {
     std::string computed = digester.finish();
-    if (image.digest_end < kHeaderSize + kHashSize) throw std::logic_error("snapshot digest field not found");
+    // The field is the string just written: u64 length 32, then its 32 zero bytes.
+    std::uint64_t length = kHashSize;  // native, as the archive writes it
+    std::string expected_field(reinterpret_cast<const char*>(&length), sizeof length);
+    expected_field.append(kHashSize, '\0');
+    if (image.digest_end < kHeaderSize + expected_field.size() ||
+        std::string_view(out).substr(image.digest_end - expected_field.size(), expected_field.size()) != expected_field)
+      throw std::logic_error("snapshot digest field not found");
     std::memcpy(out.data() + image.digest_end - kHashSize, computed.data(), kHashSize);
     if (digest_out) *digest_out = std::move(computed);
   }
@@ -499,16 +505,49 @@ bool stored_value(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, std
 
 }  // namespace
 
-std::size_t drop_unfinished_pieces(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t keep) {
+namespace {
+
+// The piece count of the manifest stored under `seq`, or nullopt when that row is missing
+// or not a manifest.
+std::optional<std::uint32_t> manifest_pieces(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq) {
+  std::string_view row;
+  if (!txn.get(dbis.snapshots, be64(seq), row)) return std::nullopt;
+  if (row.size() != kManifestSize || row.substr(0, kMagic.size()) != kMagic) return std::nullopt;
+  ByteReader r(row.substr(kMagic.size()));
+  if (r.u32() != kSnapshotPiecesVersion) return std::nullopt;
+  r.u64();
+  return r.u32();
+}
+
+std::uint32_t piece_index(std::string_view key) {
+  std::uint32_t index = 0;
+  for (std::size_t i = 8; i < 12; ++i) index = (index << 8) | static_cast<unsigned char>(key[i]);
+  return index;
+}
+
+}  // namespace
+
+std::size_t drop_unfinished_pieces(lmdb::Txn& txn, const Dbis& dbis) {
   std::vector<std::string> doomed;
   {
     lmdb::Cursor c(txn, dbis.snapshots);
     for (bool more = c.first(); more; more = c.next()) {
       if (c.key().size() != 12) continue;
-      std::uint64_t seq = get_be64(c.key().substr(0, 8));
-      std::string_view manifest;
-      if (seq != keep && !txn.get(dbis.snapshots, be64(seq), manifest)) doomed.emplace_back(c.key());
+      auto pieces = manifest_pieces(txn, dbis, get_be64(c.key().substr(0, 8)));
+      if (!pieces || piece_index(c.key()) >= *pieces) doomed.emplace_back(c.key());
     }
+  }
+  for (const auto& key : doomed) txn.del(dbis.snapshots, key);
+  return doomed.size();
+}
+
+std::size_t drop_pieces_of(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, std::uint32_t from) {
+  std::vector<std::string> doomed;
+  {
+    lmdb::Cursor c(txn, dbis.snapshots);
+    std::string prefix = be64(seq);
+    for (bool more = c.seek(snapshot_piece_key(seq, from)); more && c.key().substr(0, 8) == prefix; more = c.next())
+      if (c.key().size() == 12) doomed.emplace_back(c.key());
   }
   for (const auto& key : doomed) txn.del(dbis.snapshots, key);
   return doomed.size();
@@ -617,6 +656,7 @@ EncodedSnapshot encode_committed(lmdb::Txn& txn, const Dbis& dbis, const std::at
 std::size_t store_snapshot(lmdb::Env& env, const Dbis& dbis, const EncodedSnapshot& e) {
   lmdb::Txn txn(env, true);
   std::size_t id = txn.id();
+  drop_pieces_of(txn, dbis, e.written.seq, 0);  // of an earlier snapshot in pieces at this seq
   txn.put(dbis.snapshots, be64(e.written.seq), e.bytes);
   txn.commit();
   return id;

@@ -8,7 +8,8 @@
 // key = seq as 8-byte big-endian, value =
 //
 //   8B   magic             "OPSLSNAP"
-//   u32  format_version    little-endian; kSnapshotFormatVersion (1) is the only one
+//   u32  format_version    little-endian; kSnapshotFormatVersion (1); 2 is a manifest of
+//                          pieces (below)
 //   32B  checksum          SHA-256 of the archive bytes that follow
 //   ...  archive           Boost.Serialization binary archive of one SnapshotImage
 //                          (class version 1):
@@ -96,9 +97,12 @@ struct SnapshotCancelled : std::runtime_error {
 inline constexpr std::uint32_t kSnapshotPiecesVersion = 2;
 std::string snapshot_piece_key(std::uint64_t seq, std::uint32_t index);
 std::string snapshot_manifest(std::uint64_t total_bytes, std::uint32_t pieces);
-// Deletes the pieces of every seq but `keep` that has no manifest (left by a snapshot whose
-// writer stopped or crashed before it finished); returns how many rows it deleted.
-std::size_t drop_unfinished_pieces(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t keep);
+// Deletes every piece no manifest claims (its seq's 8-byte row is missing, is not a
+// manifest, or names fewer pieces): left by a writer stopped or killed between pieces, or
+// by a snapshot written again at that seq; returns how many rows it deleted.
+std::size_t drop_unfinished_pieces(lmdb::Txn& txn, const Dbis& dbis);
+// Deletes the pieces of `seq` from index `from` on; returns how many.
+std::size_t drop_pieces_of(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, std::uint32_t from);
 
 // Reads and encodes the state `read` sees (a read transaction: a snapshot describes the
 // state at its seq, whatever is committed after, so no write lock is held while it reads;

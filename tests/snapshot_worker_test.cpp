@@ -471,6 +471,11 @@ TEST_CASE("a snapshot larger than a piece is stored in pieces and loads as one",
   CHECK(pieces > 3);
   CHECK(piece_rows(db.engine()) == pieces);
   check_snapshot(db.engine(), crossed);
+  {
+    // The engine's held rows survived the snapshot's several commits.
+    lmdb::Txn read(*impl.env, false);
+    CHECK(impl.held_rows_txn == read.id() + 1);
+  }
   // Another process (the engine is idle): verify checks every snapshot against its own
   // replay; replay starts from this one.
   CHECK(cli_verify(db.dir()) == 0);
@@ -495,4 +500,62 @@ TEST_CASE("a snapshot missing one of its pieces is skipped with a reason", "[sna
   auto nearest = nearest_snapshot(txn, impl.dbis, crossed, [&](const std::string& w) { warned += w; });
   CHECK(warned.find("snapshot at seq " + std::to_string(crossed) + " skipped: piece 1 of") != std::string::npos);
   if (nearest) CHECK(nearest->seq < crossed);
+}
+
+TEST_CASE("pieces removed while a snapshot is stored are written again before its manifest", "[snapshot][worker]") {
+  PiecesDb p;
+  std::atomic<int> stored{0};
+  std::atomic<bool> removed{false};
+  p.impl.snapshot_piece_stored = [&](std::uint32_t piece) {  // on the worker's thread
+    ++stored;
+    if (piece != 1 || removed) return;
+    // What another process's sweep would do between two pieces (the snapshot's seq is the
+    // tail: nothing is sent while it is stored).
+    lmdb::Txn txn(*p.impl.env, true);
+    removed = txn.del(p.impl.dbis.snapshots, snapshot_piece_key(p.db.engine().last_seq(), 0));
+    txn.commit();
+  };
+  std::uint64_t crossed = cross_next_multiple(p.db, kPiecesEvery, p.request);
+  p.db.engine().wait_for_snapshots();
+  REQUIRE(removed);
+  std::size_t pieces = piece_rows(p.db.engine());
+  CHECK(static_cast<std::size_t>(stored.load()) >= pieces + 2);  // all written again
+  check_snapshot(p.db.engine(), crossed);
+  {
+    // Another writer (the hook) came between the snapshot's commits: the held rows are no
+    // longer known to be the database's, and the next batch forgets them.
+    lmdb::Txn read(*p.impl.env, false);
+    CHECK(p.impl.held_rows_txn != read.id() + 1);
+  }
+}
+
+TEST_CASE("the sweep deletes exactly the pieces no manifest claims", "[snapshot][worker]") {
+  TestDb db;
+  auto& impl = db.engine().impl();
+  lmdb::Txn txn(*impl.env, true);
+  auto put = [&](const std::string& key, std::string_view value) { txn.put(impl.dbis.snapshots, key, value); };
+  put(be64(10), snapshot_manifest(6, 2));  // claims pieces 0 and 1 of seq 10
+  put(snapshot_piece_key(10, 0), "abc");
+  put(snapshot_piece_key(10, 1), "def");
+  put(snapshot_piece_key(10, 2), "beyond its count");
+  put(be64(20), "a format-1 value, not a manifest");
+  put(snapshot_piece_key(20, 0), "left by a snapshot written again at 20");
+  put(snapshot_piece_key(30, 0), "no row at 30");
+  CHECK(drop_unfinished_pieces(txn, impl.dbis) == 3);
+  std::string_view v;
+  CHECK(txn.get(impl.dbis.snapshots, snapshot_piece_key(10, 0), v));
+  CHECK(txn.get(impl.dbis.snapshots, snapshot_piece_key(10, 1), v));
+  CHECK_FALSE(txn.get(impl.dbis.snapshots, snapshot_piece_key(10, 2), v));
+  CHECK_FALSE(txn.get(impl.dbis.snapshots, snapshot_piece_key(20, 0), v));
+  CHECK_FALSE(txn.get(impl.dbis.snapshots, snapshot_piece_key(30, 0), v));
+  CHECK(drop_pieces_of(txn, impl.dbis, 10, 1) == 1);
+  CHECK(txn.get(impl.dbis.snapshots, snapshot_piece_key(10, 0), v));
+  CHECK_FALSE(txn.get(impl.dbis.snapshots, snapshot_piece_key(10, 1), v));
+  // A manifest whose pieces do not add up to its total is a reason to skip it.
+  std::string problem;
+  CHECK_FALSE(load_snapshot(txn, impl.dbis, 10, problem));
+  CHECK(problem.find("piece 1 of 2 is missing") != std::string::npos);
+  put(snapshot_piece_key(10, 1), "defg");
+  CHECK_FALSE(load_snapshot(txn, impl.dbis, 10, problem));
+  CHECK(problem.find("its pieces hold 7 bytes, its manifest says 6") != std::string::npos);
 }
