@@ -470,17 +470,33 @@ constexpr std::size_t kManifestSize = 8 + 4 + 8 + 4;
 
 // The format-1 value stored under `seq`: the row itself, or its pieces put together in
 // `owned` when the row is a manifest. False (and `problem`) when it cannot be had.
+struct Manifest {
+  std::uint64_t total = 0;
+  std::uint32_t pieces = 0;
+};
+
+// The manifest a row under an 8-byte key holds, or nullopt when the row is something else
+// (a format-1 value, or a value the decoder will name as unknown).
+std::optional<Manifest> parse_manifest(std::string_view row) {
+  if (row.size() != kManifestSize || row.substr(0, kMagic.size()) != kMagic) return std::nullopt;
+  ByteReader r(row.substr(kMagic.size()));
+  if (r.u32() != kSnapshotPiecesVersion) return std::nullopt;
+  Manifest m;
+  m.total = r.u64();
+  m.pieces = r.u32();
+  return m;
+}
+
 bool stored_value(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, std::string& owned,
                   std::string_view& bytes, std::string& problem) {
   if (!txn.get(dbis.snapshots, be64(seq), bytes)) {
     problem = "missing";
     return false;
   }
-  if (bytes.size() != kManifestSize || bytes.substr(0, kMagic.size()) != kMagic) return true;
-  ByteReader r(bytes.substr(kMagic.size()));
-  if (r.u32() != kSnapshotPiecesVersion) return true;  // the decoder names the version
-  std::uint64_t total = r.u64();
-  std::uint32_t pieces = r.u32();
+  auto manifest = parse_manifest(bytes);
+  if (!manifest) return true;
+  std::uint64_t total = manifest->total;
+  std::uint32_t pieces = manifest->pieces;
   std::vector<std::string_view> parts;
   std::uint64_t sum = 0;
   for (std::uint32_t i = 0; i < pieces; ++i) {
@@ -503,20 +519,14 @@ bool stored_value(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, std
   return true;
 }
 
-}  // namespace
-
-namespace {
-
 // The piece count of the manifest stored under `seq`, or nullopt when that row is missing
 // or not a manifest.
 std::optional<std::uint32_t> manifest_pieces(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq) {
   std::string_view row;
   if (!txn.get(dbis.snapshots, be64(seq), row)) return std::nullopt;
-  if (row.size() != kManifestSize || row.substr(0, kMagic.size()) != kMagic) return std::nullopt;
-  ByteReader r(row.substr(kMagic.size()));
-  if (r.u32() != kSnapshotPiecesVersion) return std::nullopt;
-  r.u64();
-  return r.u32();
+  auto manifest = parse_manifest(row);
+  if (!manifest) return std::nullopt;
+  return manifest->pieces;
 }
 
 std::uint32_t piece_index(std::string_view key) {
@@ -653,13 +663,9 @@ EncodedSnapshot encode_committed(lmdb::Txn& txn, const Dbis& dbis, const std::at
   return e;
 }
 
-std::size_t store_snapshot(lmdb::Env& env, const Dbis& dbis, const EncodedSnapshot& e) {
-  lmdb::Txn txn(env, true);
-  std::size_t id = txn.id();
+void put_snapshot(lmdb::Txn& txn, const Dbis& dbis, const EncodedSnapshot& e) {
   drop_pieces_of(txn, dbis, e.written.seq, 0);  // of an earlier snapshot in pieces at this seq
   txn.put(dbis.snapshots, be64(e.written.seq), e.bytes);
-  txn.commit();
-  return id;
 }
 
 SnapshotWritten write_snapshot(lmdb::Env& env, const Dbis& dbis) {
@@ -671,7 +677,9 @@ SnapshotWritten write_snapshot(lmdb::Env& env, const Dbis& dbis) {
   constexpr int kGrowAttemptsMax = 16;
   for (int attempt = 0;; ++attempt) {
     try {
-      store_snapshot(env, dbis, e);
+      lmdb::Txn txn(env, true);
+      put_snapshot(txn, dbis, e);
+      txn.commit();
       return e.written;
     } catch (const lmdb::LmdbError& err) {
       if (!err.map_full() || attempt >= kGrowAttemptsMax) throw;

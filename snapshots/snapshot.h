@@ -113,14 +113,14 @@ std::size_t drop_pieces_of(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, 
 // errors.
 EncodedSnapshot encode_committed(lmdb::Txn& read, const Dbis& dbis, const std::atomic<bool>* stop = nullptr);
 
-// Stores an encoded snapshot in one write transaction and commits; returns the
-// transaction's id. Throws lmdb::LmdbError, a full map included: the caller grows the map
-// (with no other transaction of this process open) and stores again.
-std::size_t store_snapshot(lmdb::Env& env, const Dbis& dbis, const EncodedSnapshot& e);
+// Puts an encoded format-1 value under its seq in `txn`, first deleting that seq's pieces
+// of an earlier snapshot stored in pieces.
+void put_snapshot(lmdb::Txn& txn, const Dbis& dbis, const EncodedSnapshot& e);
 
-// encode_committed in a read transaction of its own, then store_snapshot, growing the map
-// and retrying when it fills: other writers wait only while the value is stored. Only with no other transaction of this
-// process open. Throws as encode_committed and store_snapshot do.
+// encode_committed in a read transaction of its own, then put_snapshot in a write
+// transaction of its own, growing the map and retrying when it fills: other writers wait
+// only while the value is stored. Only with no other transaction of this process open.
+// Throws as encode_committed does, and lmdb::LmdbError on storage errors.
 SnapshotWritten write_snapshot(lmdb::Env& env, const Dbis& dbis);
 
 }  // namespace opsledger
