@@ -152,10 +152,7 @@ bool Engine::Impl::store_unstored_snapshot(const std::atomic<bool>& stop) {
   std::uint64_t seq = e.written.seq;
   std::size_t piece = std::max<std::size_t>(snapshot_piece_bytes, 1);
   if (e.bytes.size() <= piece)
-    return commit_for_snapshot(stop, [&](lmdb::Txn& txn) {
-      drop_pieces_of(txn, dbis, seq, 0);
-      txn.put(dbis.snapshots, be64(seq), e.bytes);
-    });
+    return commit_for_snapshot(stop, [&](lmdb::Txn& txn) { put_snapshot(txn, dbis, e); });
   std::size_t count = (e.bytes.size() + piece - 1) / piece;
   if (count > std::numeric_limits<std::uint32_t>::max()) throw std::runtime_error("a snapshot of too many pieces");
   auto pieces = static_cast<std::uint32_t>(count);
@@ -211,8 +208,7 @@ bool Engine::Impl::commit_for_snapshot(const std::atomic<bool>& stop, const std:
       if (!err.map_full() || attempt >= kGrowAttemptsMax) throw;
     }
     env->reader_check();
-    std::size_t next = env->map_size() * 2;
-    if (options.max_map_size_bytes != 0 && next > options.max_map_size_bytes)
+    if (!map_may_double())
       throw std::runtime_error("the snapshot does not fit under the map's maximum size");
     env->grow();
   }
@@ -235,6 +231,10 @@ std::optional<EncodedSnapshot> Engine::Impl::encode_snapshot_of_committed(const 
   } catch (const SnapshotCancelled&) {
     return std::nullopt;
   }
+}
+
+bool Engine::Impl::map_may_double() const {
+  return options.max_map_size_bytes == 0 || env->map_size() * 2 <= options.max_map_size_bytes;
 }
 
 std::optional<SnapshotWorker::Pause> Engine::Impl::pause_snapshots() {
@@ -338,8 +338,7 @@ std::vector<std::string> Engine::Impl::run_parsed_batch(std::size_t count, const
         // before growing (a reader left by a crashed `verify` would otherwise make the
         // map grow for as long as this engine runs).
         if (env->reader_check() > 0) continue;
-        std::size_t next = env->map_size() * 2;
-        if (options.max_map_size_bytes == 0 || next <= options.max_map_size_bytes) {
+        if (map_may_double()) {
           env->grow();
           continue;
         }

@@ -68,6 +68,8 @@ struct Engine::Impl {
   std::vector<std::string> run_parsed_batch(std::size_t count, const LineAt& line);
   std::vector<std::string> run_parsed_batch(std::span<const ParsedLine* const> commands);
   std::string execute(std::string_view command);
+  // Whether doubling the map stays within options.max_map_size_bytes (Env::grow doubles).
+  bool map_may_double() const;
   // After MDB_PANIC (a failed meta page write): close and open the environment again.
   void reopen_environment();
   // Asks for an automatic snapshot when [first_seq, last_seq] crossed a multiple of
