@@ -25,24 +25,56 @@
 
 namespace opsledger::detail {
 
-// A std::streambuf reading a fixed range in memory (loading). Boost's binary archive reads
-// through sgetn and keeps no buffer of its own, so the loader may also take a record's
-// bytes straight from the range (take) between two archive reads.
-class RangeSource : public std::streambuf {
+// A std::streambuf reading a stored value's archive where it lies: one range in memory, or
+// the ranges of the pieces it is stored in (format 2), in order, without putting them
+// together first (a copy as large as the state: 1.38 GB at 10M events). Boost's binary
+// archive reads through sgetn and keeps no buffer of its own, so the loader may also take a
+// row's bytes straight from the current range (take) between two archive reads.
+class PartsSource : public std::streambuf {
  public:
-  explicit RangeSource(std::string_view in) {
-    char* p = const_cast<char*>(in.data());
-    setg(p, p, p + in.size());
+  explicit PartsSource(const std::vector<std::string_view>& parts) : parts_(parts) {
+    for (auto part : parts_) left_after_ += part.size();
+    next_part();
   }
-  // The next `n` bytes, as a view into the range, and moves past them; throws when fewer
-  // are left.
-  std::string_view take(std::uint64_t n) {
-    auto left = static_cast<std::uint64_t>(egptr() - gptr());
-    if (n > left) throw std::runtime_error("record runs past the end of the archive");
-    std::string_view out(gptr(), static_cast<std::size_t>(n));
-    setg(eback(), gptr() + n, egptr());
-    return out;
+  // The next `n` bytes, and moves past them: a view into the current range when they lie
+  // in it, else a copy into `scratch` (a row cut by a piece boundary), valid until
+  // `scratch` is next used. Throws when fewer are left.
+  std::string_view take(std::uint64_t n, std::string& scratch) {
+    auto here = static_cast<std::uint64_t>(egptr() - gptr());
+    if (n <= here) {
+      std::string_view out(gptr(), static_cast<std::size_t>(n));
+      setg(eback(), gptr() + n, egptr());  // not gbump, which takes an int
+      return out;
+    }
+    if (n - here > left_after_) throw std::runtime_error("record runs past the end of the archive");
+    scratch.resize(static_cast<std::size_t>(n));
+    if (xsgetn(scratch.data(), static_cast<std::streamsize>(n)) != static_cast<std::streamsize>(n))
+      throw std::runtime_error("record runs past the end of the archive");
+    return scratch;
   }
+
+ protected:
+  int_type underflow() override {
+    while (gptr() == egptr()) {
+      if (!next_part()) return traits_type::eof();
+    }
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  // Makes the next range the get area; false when none is left.
+  bool next_part() {
+    if (next_ == parts_.size()) return false;
+    std::string_view part = parts_[next_++];
+    left_after_ -= part.size();
+    char* p = const_cast<char*>(part.data());
+    setg(p, p, p + part.size());
+    return true;
+  }
+
+  const std::vector<std::string_view>& parts_;
+  std::size_t next_ = 0;
+  std::uint64_t left_after_ = 0;  // bytes in the ranges after the current one
 };
 
 // The restored state's digest, computed on a second thread while the loader goes on: the
@@ -115,7 +147,8 @@ struct SnapshotImage {
   const Store* source = nullptr;
   MemoryStore* target = nullptr;
   std::uint64_t bytes_bound = 0;  // loading: no length may exceed the archive size
-  RangeSource* range = nullptr;    // loading: the archive's bytes, for rows read as views
+  PartsSource* range = nullptr;    // loading: the archive's bytes, for rows read as views
+  std::string key_scratch, value_scratch;  // loading: a row cut by a piece boundary
   // Loading: told which tables are complete, for the digest on the other thread (may be
   // null: the caller then hashes the restored state).
   DigestFeed* feed = nullptr;
@@ -158,7 +191,8 @@ struct SnapshotImage {
     // Strings are read through read_bytes (same layout as Boost's: u64 length, bytes) so
     // that a length is checked before anything is allocated (found by the snapshot fuzz
     // target: a forged archive asked for a terabyte); rows' keys and values through
-    // read_view, which checks the length against the bytes left and copies nothing.
+    // read_view, which checks the length against the bytes left and copies nothing (but a
+    // row a piece boundary cuts).
     ar >> seq;
     read_bytes(ar, chain_hash);
     read_bytes(ar, digest);
@@ -184,8 +218,8 @@ struct SnapshotImage {
       next_table = index + 1;
       for (;;) {
         if (!load_flag(ar)) break;
-        std::string_view k = read_view(ar);
-        std::string_view v = read_view(ar);
+        std::string_view k = read_view(ar, key_scratch);
+        std::string_view v = read_view(ar, value_scratch);
         if (!map.append(k, v)) throw std::runtime_error("keys out of order in " + name);
       }
     }
@@ -213,12 +247,12 @@ struct SnapshotImage {
   }
 
   // A row's key or value (same layout: u64 length, bytes), seen in place in the archive
-  // instead of copied out of it.
+  // instead of copied out of it, unless a piece boundary cuts it (then copied to `scratch`).
   template <class Archive>
-  std::string_view read_view(Archive& ar) {
+  std::string_view read_view(Archive& ar, std::string& scratch) {
     std::uint64_t len = 0;
     ar >> len;
-    return range->take(len);
+    return range->take(len, scratch);
   }
 
   BOOST_SERIALIZATION_SPLIT_MEMBER()
@@ -313,11 +347,45 @@ std::string encode_snapshot(std::uint64_t seq, const std::string& chain_hash, co
 
 namespace {
 
+// A stored value as the ranges it is stored in, in order: one for a format-1 row, the
+// pieces for format 2.
+using Parts = std::vector<std::string_view>;
+
+std::uint64_t total_size(const Parts& parts) {
+  std::uint64_t n = 0;
+  for (auto part : parts) n += part.size();
+  return n;
+}
+
+// The first `n` bytes (or all there are, when fewer), copied.
+std::string copy_prefix(const Parts& parts, std::size_t n) {
+  std::string out;
+  for (auto part : parts) {
+    if (out.size() == n) break;
+    out.append(part.substr(0, n - out.size()));
+  }
+  return out;
+}
+
+// The ranges after the first `n` bytes (n <= total_size).
+Parts drop_prefix(const Parts& parts, std::uint64_t n) {
+  Parts out;
+  for (auto part : parts) {
+    if (n >= part.size()) {
+      n -= part.size();
+      continue;
+    }
+    out.push_back(part.substr(static_cast<std::size_t>(n)));
+    n = 0;
+  }
+  return out;
+}
+
 // The archive after the header: its signature, then the image into `snap`, checked against
 // the key's seq (the digest is checked by the caller). Every fault is a `problem` and
 // false; only building the problem's text can throw (bad_alloc). `feed` (may be null) is
 // told which tables are complete; the caller gives it up when this fails.
-bool decode_archive(std::uint64_t key_seq, std::string_view archive, Snapshot& snap, detail::DigestFeed* feed,
+bool decode_archive(std::uint64_t key_seq, const Parts& archive, Snapshot& snap, detail::DigestFeed* feed,
                     std::string& problem) {
   try {
     // Boost reads the archive's signature as a string of whatever length the archive
@@ -326,16 +394,16 @@ bool decode_archive(std::uint64_t key_seq, std::string_view archive, Snapshot& s
     std::string signature;
     ByteWriter(signature).u64(kSignature.size());
     signature += kSignature;
-    if (archive.substr(0, signature.size()) != signature) {
+    if (copy_prefix(archive, signature.size()) != signature) {
       problem = "not a Boost.Serialization binary archive";
       return false;
     }
     detail::SnapshotImage image;
     image.target = &snap.state;
-    image.bytes_bound = archive.size();
+    image.bytes_bound = total_size(archive);
     image.feed = feed;
     {
-      detail::RangeSource source(archive);
+      detail::PartsSource source(archive);
       image.range = &source;
       boost::archive::binary_iarchive ar(source);
       ar >> image;
@@ -369,26 +437,29 @@ bool decode_archive(std::uint64_t key_seq, std::string_view archive, Snapshot& s
 // under correct checksums), then the restored state's digest, table by table as the
 // decoder finishes them (DigestFeed). A damaged archive is reported as damaged whatever the
 // decoder made of it. Throws only std::bad_alloc, having joined its thread.
-std::optional<Snapshot> decode_checked(std::uint64_t key_seq, std::string_view bytes, std::string& problem) {
-  if (bytes.size() < kHeaderSize || bytes.substr(0, kMagic.size()) != kMagic) {
+std::optional<Snapshot> decode_checked(std::uint64_t key_seq, const Parts& bytes, std::string& problem) {
+  std::string header = copy_prefix(bytes, kHeaderSize);
+  if (header.size() < kHeaderSize || std::string_view(header).substr(0, kMagic.size()) != kMagic) {
     problem = "not a snapshot (bad magic or too short)";
     return std::nullopt;
   }
-  ByteReader r(bytes.substr(kMagic.size()));
+  ByteReader r(std::string_view(header).substr(kMagic.size()));
   std::uint32_t version = r.u32();
   if (version != kSnapshotFormatVersion) {
     problem = "unknown snapshot format version " + std::to_string(version);
     return std::nullopt;
   }
   std::string_view checksum = r.raw(kHashSize);
-  std::string_view archive = bytes.substr(kHeaderSize);
+  Parts archive = drop_prefix(bytes, kHeaderSize);
   Snapshot snap;  // outlives the helper thread, which reads its tables
   detail::DigestFeed feed(snap.state);
   std::string computed;
   std::exception_ptr helper_failed;  // only bad_alloc
   auto checksum_only = [&] {
     try {
-      computed = sha256(archive);
+      Sha256 h;
+      for (auto part : archive) h.update(part);
+      computed = h.finish();
     } catch (...) {
       helper_failed = std::current_exception();
     }
@@ -437,15 +508,20 @@ std::optional<Snapshot> decode_checked(std::uint64_t key_seq, std::string_view b
 
 }  // namespace
 
-std::optional<Snapshot> decode_snapshot(std::uint64_t key_seq, std::string_view bytes, std::string& problem) {
+std::optional<Snapshot> decode_snapshot(std::uint64_t key_seq, const std::vector<std::string_view>& parts,
+                                        std::string& problem) {
   try {
-    return decode_checked(key_seq, bytes, problem);
+    return decode_checked(key_seq, parts, problem);
   } catch (const std::exception& e) {
     problem = std::string("cannot be checked: ") + e.what();
   } catch (...) {
     problem = "cannot be checked";
   }
   return std::nullopt;
+}
+
+std::optional<Snapshot> decode_snapshot(std::uint64_t key_seq, std::string_view bytes, std::string& problem) {
+  return decode_snapshot(key_seq, std::vector<std::string_view>{bytes}, problem);
 }
 
 std::string snapshot_piece_key(std::uint64_t seq, std::uint32_t index) {
@@ -468,8 +544,6 @@ namespace {
 
 constexpr std::size_t kManifestSize = 8 + 4 + 8 + 4;
 
-// The format-1 value stored under `seq`: the row itself, or its pieces put together in
-// `owned` when the row is a manifest. False (and `problem`) when it cannot be had.
 struct Manifest {
   std::uint64_t total = 0;
   std::uint32_t pieces = 0;
@@ -487,35 +561,33 @@ std::optional<Manifest> parse_manifest(std::string_view row) {
   return m;
 }
 
-bool stored_value(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, std::string& owned,
-                  std::string_view& bytes, std::string& problem) {
-  if (!txn.get(dbis.snapshots, be64(seq), bytes)) {
+// The format-1 value stored under `seq`, as it lies in the map (valid while `txn` is): the
+// row itself, or its pieces in order when the row is a manifest. False (and `problem`) when
+// it cannot be had.
+bool stored_value(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, Parts& parts, std::string& problem) {
+  std::string_view row;
+  if (!txn.get(dbis.snapshots, be64(seq), row)) {
     problem = "missing";
     return false;
   }
-  auto manifest = parse_manifest(bytes);
-  if (!manifest) return true;
-  std::uint64_t total = manifest->total;
-  std::uint32_t pieces = manifest->pieces;
-  std::vector<std::string_view> parts;
-  std::uint64_t sum = 0;
-  for (std::uint32_t i = 0; i < pieces; ++i) {
+  parts.clear();
+  auto manifest = parse_manifest(row);
+  if (!manifest) {
+    parts.push_back(row);
+    return true;
+  }
+  for (std::uint32_t i = 0; i < manifest->pieces; ++i) {
     std::string_view part;
     if (!txn.get(dbis.snapshots, snapshot_piece_key(seq, i), part)) {
-      problem = "piece " + std::to_string(i) + " of " + std::to_string(pieces) + " is missing";
+      problem = "piece " + std::to_string(i) + " of " + std::to_string(manifest->pieces) + " is missing";
       return false;
     }
     parts.push_back(part);
-    sum += part.size();
   }
-  if (sum != total) {
-    problem = "its pieces hold " + std::to_string(sum) + " bytes, its manifest says " + std::to_string(total);
+  if (std::uint64_t sum = total_size(parts); sum != manifest->total) {
+    problem = "its pieces hold " + std::to_string(sum) + " bytes, its manifest says " + std::to_string(manifest->total);
     return false;
   }
-  owned.clear();
-  owned.reserve(sum);
-  for (auto part : parts) owned.append(part);
-  bytes = owned;
   return true;
 }
 
@@ -566,10 +638,9 @@ std::size_t drop_pieces_of(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, 
 std::optional<Snapshot> load_snapshot(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq,
                                       std::string& problem) {
   try {
-    std::string owned;
-    std::string_view bytes;
-    if (!stored_value(txn, dbis, seq, owned, bytes, problem)) return std::nullopt;
-    auto snap = decode_snapshot(seq, bytes, problem);
+    Parts parts;
+    if (!stored_value(txn, dbis, seq, parts, problem)) return std::nullopt;
+    auto snap = decode_snapshot(seq, parts, problem);
     if (!snap) return std::nullopt;
     auto event = read_event(txn, dbis.events, seq);
     if (!event) {

@@ -56,6 +56,10 @@ std::string encode_snapshot(std::uint64_t seq, const std::string& chain_hash, co
 // archive, restored digest == recorded digest, state's last applied seq == key seq).
 // Returns nullopt and sets `problem` on any fault; never throws.
 std::optional<Snapshot> decode_snapshot(std::uint64_t key_seq, std::string_view bytes, std::string& problem);
+// The same for a value given as the ranges it is stored in, in order (format 2's pieces),
+// read where they lie: never put together into one buffer.
+std::optional<Snapshot> decode_snapshot(std::uint64_t key_seq, const std::vector<std::string_view>& parts,
+                                        std::string& problem);
 
 // decode_snapshot plus the check against the log: the event at seq exists and its hash is
 // the snapshot's chain hash. Never throws.
@@ -93,7 +97,8 @@ struct SnapshotCancelled : std::runtime_error {
 // and the format-1 value cut into that many pieces, in order, under the 12-byte keys seq
 // (8-byte big-endian) + piece index (4-byte big-endian). The manifest is written last, so a
 // snapshot whose pieces were not all stored is not seen (snapshot_seqs lists 8-byte keys
-// only); load_snapshot puts the pieces together and decodes them as format 1.
+// only); load_snapshot decodes the pieces, in order, as one format-1 value, reading each
+// where it lies in the map.
 inline constexpr std::uint32_t kSnapshotPiecesVersion = 2;
 std::string snapshot_piece_key(std::uint64_t seq, std::uint32_t index);
 std::string snapshot_manifest(std::uint64_t total_bytes, std::uint32_t pieces);

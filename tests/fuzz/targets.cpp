@@ -252,6 +252,21 @@ std::string snapshot(std::string_view input) {
   } catch (const std::exception& e) {
     return std::string("decode_snapshot threw: ") + e.what();
   }
+  // The same value read in pieces (format 2's loading) must come to the same verdict.
+  std::size_t piece = (static_cast<unsigned char>(input[0]) >> 1) + 1;
+  std::vector<std::string_view> pieces;
+  for (std::size_t at = 0; at < stored.size(); at += piece) pieces.push_back(std::string_view(stored).substr(at, piece));
+  std::string pieces_problem;
+  std::optional<Snapshot> from_pieces;
+  try {
+    from_pieces = decode_snapshot(key_seq, pieces, pieces_problem);
+  } catch (const std::exception& e) {
+    return std::string("decode_snapshot of pieces threw: ") + e.what();
+  }
+  if (from_pieces.has_value() != snap.has_value() || pieces_problem != problem)
+    return "pieces of " + std::to_string(piece) + " bytes: \"" + pieces_problem + "\", whole: \"" + problem + "\"";
+  if (snap && (!(from_pieces->state == snap->state) || from_pieces->digest != snap->digest))
+    return "a snapshot read in pieces differs from the same value read whole";
   if (!snap) {
     if (problem.empty()) return "a refused snapshot without a reason";
     return "";

@@ -34,8 +34,9 @@ std::string envelope(std::string_view input);
 // Odd: the rest is the archive itself; the harness writes the header and a correct
 // checksum in front of it, as a forger could, so the Boost.Serialization decoder sees
 // hostile bytes.
-// decode_snapshot must never throw; a snapshot it accepts re-encodes and decodes to the
-// same state and digest.
+// decode_snapshot must never throw; the value cut into pieces of (first byte >> 1) + 1
+// bytes must come to the same verdict and problem; a snapshot it accepts re-encodes and
+// decodes to the same state and digest.
 std::string snapshot(std::string_view input);
 
 // The legacy CSV reader and row mapping: parse_csv never throws; every sound record,
