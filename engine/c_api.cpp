@@ -12,6 +12,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -133,16 +135,25 @@ std::uint64_t render_events(Engine::Impl& impl, std::uint64_t after_seq, std::si
 
 using namespace opsledger;
 
+static_assert(offsetof(opsledger_options, snapshot_every_events) == OPSLEDGER_OPTIONS_SIZE_V1,
+              "the first version's fields end where snapshot_every_events begins");
+
 extern "C" {
 
 const char* opsledger_version(void) { return OPSLEDGER_VERSION_STRING; }
 
-void opsledger_options_init(opsledger_options* options) {
-  if (!options) return;
-  *options = opsledger_options{};
-  options->struct_size = sizeof(opsledger_options);
-  options->durability = OPSLEDGER_DURABLE;
+void opsledger_options_init_sized(opsledger_options* options, size_t size) {
+  if (!options || size < OPSLEDGER_OPTIONS_SIZE_V1) return;
+  opsledger_options defaults{};
+  defaults.durability = OPSLEDGER_DURABLE;
+  size = std::min(size, sizeof defaults);
+  defaults.struct_size = static_cast<uint32_t>(size);
+  std::memcpy(options, &defaults, size);  // never past the caller's `size` bytes
 }
+
+// The exported 0.1 entry point (the header's macro of this name is for callers built
+// against this release): a 0.1 struct's bytes only.
+void(opsledger_options_init)(opsledger_options* options) { opsledger_options_init_sized(options, OPSLEDGER_OPTIONS_SIZE_V1); }
 
 int opsledger_open(const char* dir, const opsledger_options* options, opsledger_t** out) {
   t_last_error.clear();
@@ -150,12 +161,15 @@ int opsledger_open(const char* dir, const opsledger_options* options, opsledger_
   if (!dir || !out) return fail(OPSLEDGER_E_INVALID_ARGUMENT, dir ? "out is NULL" : "dir is NULL");
   if (!*dir) return fail(OPSLEDGER_E_INVALID_ARGUMENT, "dir is empty");
   opsledger_options opts;
-  opsledger_options_init(&opts);
+  opsledger_options_init_sized(&opts, sizeof opts);
   if (options) {
-    if (options->struct_size < sizeof(opsledger_options))
-      return fail(OPSLEDGER_E_INVALID_ARGUMENT, "options.struct_size is smaller than sizeof(opsledger_options); "
+    // A caller compiled against an earlier header passes a smaller struct: its fields are
+    // read, the later ones keep their defaults.
+    if (options->struct_size < OPSLEDGER_OPTIONS_SIZE_V1)
+      return fail(OPSLEDGER_E_INVALID_ARGUMENT, "options.struct_size is smaller than OPSLEDGER_OPTIONS_SIZE_V1; "
                                                 "call opsledger_options_init first");
-    opts = *options;
+    std::memcpy(&opts, options, std::min<std::size_t>(options->struct_size, sizeof opts));
+    opts.struct_size = sizeof opts;
   }
   if (opts.durability != OPSLEDGER_DURABLE && opts.durability != OPSLEDGER_NOSYNC)
     return fail(OPSLEDGER_E_INVALID_ARGUMENT, "options.durability is neither OPSLEDGER_DURABLE nor OPSLEDGER_NOSYNC");
@@ -168,6 +182,7 @@ int opsledger_open(const char* dir, const opsledger_options* options, opsledger_
     if (opts.max_map_size_bytes && eo.initial_map_size_bytes > opts.max_map_size_bytes)
       eo.initial_map_size_bytes = opts.max_map_size_bytes;
     eo.max_map_size_bytes = opts.max_map_size_bytes;
+    eo.snapshot_every_events = opts.snapshot_every_events;
 
     OpenDirs& dirs = open_dirs();
     std::lock_guard lk(dirs.mu);
@@ -300,6 +315,19 @@ uint64_t opsledger_last_seq(opsledger_t* db) {
     return db->engine->last_seq();  // holds the commit slot itself
   } catch (...) {
     return 0;
+  }
+}
+
+int opsledger_wait_for_snapshots(opsledger_t* db) {
+  t_last_error.clear();
+  if (!db) return fail(OPSLEDGER_E_INVALID_ARGUMENT, "db is NULL");
+  try {
+    db->engine->wait_for_snapshots();
+    return OPSLEDGER_OK;
+  } catch (const std::exception& e) {  // a mutex or condition variable failing: not expected
+    return fail(OPSLEDGER_E_INTERNAL, e.what());
+  } catch (...) {
+    return fail(OPSLEDGER_E_INTERNAL, "unknown exception");
   }
 }
 

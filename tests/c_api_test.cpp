@@ -24,6 +24,7 @@
 #include "engine/lmdb_store.h"
 #include "events/bytes.h"
 #include "opsledger/opsledger.h"
+#include "snapshots/snapshot.h"
 #include "tests/test_support.h"
 
 using namespace opsledger::test;
@@ -122,7 +123,7 @@ std::string slurp(const std::string& path) {
 }  // namespace
 
 TEST_CASE("c api: version and options defaults", "[c_api]") {
-  CHECK(std::string(opsledger_version()) == "0.1.0");
+  CHECK(std::string(opsledger_version()) == "0.2.0");
   opsledger_options o;
   std::memset(&o, 0xAB, sizeof o);
   opsledger_options_init(&o);
@@ -130,8 +131,46 @@ TEST_CASE("c api: version and options defaults", "[c_api]") {
   CHECK(o.durability == OPSLEDGER_DURABLE);
   CHECK(o.initial_map_size_bytes == 0);
   CHECK(o.max_map_size_bytes == 0);
-  opsledger_options_init(nullptr);  // a no-op, not a crash
+  CHECK(o.snapshot_every_events == 0);
+  (opsledger_options_init)(nullptr);  // no-ops, not crashes
+  opsledger_options_init_sized(nullptr, sizeof(opsledger_options));
   CHECK(std::string(opsledger_last_error()).empty());
+}
+
+TEST_CASE("c api: options init never writes past the struct its caller declared", "[c_api]") {
+  constexpr unsigned char kUntouched = 0xAB;
+  struct Padded {
+    opsledger_options options;
+    unsigned char after[16];
+  };
+  auto untouched_from = [&](const Padded& p, std::size_t offset) {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(&p);
+    for (std::size_t i = offset; i < sizeof p; ++i)
+      if (bytes[i] != kUntouched) return false;
+    return true;
+  };
+  Padded p;
+  SECTION("the exported 0.1 function fills a 0.1 struct's bytes only") {
+    std::memset(&p, kUntouched, sizeof p);
+    (opsledger_options_init)(&p.options);  // the function, as a 0.1 program or an FFI calls it
+    CHECK(p.options.struct_size == OPSLEDGER_OPTIONS_SIZE_V1);
+    CHECK(p.options.durability == OPSLEDGER_DURABLE);
+    CHECK(p.options.initial_map_size_bytes == 0);
+    CHECK(p.options.max_map_size_bytes == 0);
+    CHECK(untouched_from(p, OPSLEDGER_OPTIONS_SIZE_V1));
+  }
+  SECTION("a size beyond this release's struct fills this release's struct") {
+    std::memset(&p, kUntouched, sizeof p);
+    opsledger_options_init_sized(&p.options, sizeof p);
+    CHECK(p.options.struct_size == sizeof(opsledger_options));
+    CHECK(p.options.snapshot_every_events == 0);
+    CHECK(untouched_from(p, sizeof(opsledger_options)));
+  }
+  SECTION("a size below the first release's struct writes nothing") {
+    std::memset(&p, kUntouched, sizeof p);
+    opsledger_options_init_sized(&p.options, OPSLEDGER_OPTIONS_SIZE_V1 - 1);
+    CHECK(untouched_from(p, 0));
+  }
 }
 
 TEST_CASE("c api: open rejects bad arguments with a code and a message", "[c_api]") {
@@ -154,8 +193,8 @@ TEST_CASE("c api: open rejects bad arguments with a code and a message", "[c_api
     CHECK(opsledger_open("", nullptr, &db) == OPSLEDGER_E_INVALID_ARGUMENT);
     CHECK(db == nullptr);
   }
-  SECTION("options from an older, smaller struct") {
-    o.struct_size = 4;
+  SECTION("options smaller than the first version's struct") {
+    o.struct_size = OPSLEDGER_OPTIONS_SIZE_V1 - 1;
     CHECK(opsledger_open(dir.c_str(), &o, &db) == OPSLEDGER_E_INVALID_ARGUMENT);
     CHECK(std::string(opsledger_last_error()).find("struct_size") != std::string::npos);
   }
@@ -594,4 +633,63 @@ TEST_CASE("c api: durable mode answers carry no nosync marker", "[c_api]") {
   CHECK(a.at("ok") == true);
   CHECK_FALSE(a.contains("durability"));
   CHECK_FALSE(parse(take(opsledger_execute(c.db, nullptr))).contains("durability"));
+}
+
+namespace {
+std::vector<std::uint64_t> stored_snapshots(const std::string& dir) {
+  opsledger::lmdb::Env env(dir, {});
+  opsledger::lmdb::Txn txn(env, false);
+  return opsledger::snapshot_seqs(txn, opsledger::open_dbis(txn, false));
+}
+}  // namespace
+
+TEST_CASE("c api: automatic snapshots and waiting for them", "[c_api][snapshot]") {
+  TempDir tmp;
+  std::string dir = tmp.sub("db");
+  opsledger_options o;
+  opsledger_options_init(&o);
+  o.durability = OPSLEDGER_NOSYNC;
+  o.snapshot_every_events = 4;
+  opsledger_t* db = nullptr;
+  REQUIRE(opsledger_open(dir.c_str(), &o, &db) == OPSLEDGER_OK);
+  set_up(db);  // seeding and six commands: seqs cross 4 (and maybe 8)
+  REQUIRE(opsledger_wait_for_snapshots(db) == OPSLEDGER_OK);
+  CHECK(std::string(opsledger_last_error()).empty());
+  std::uint64_t last = opsledger_last_seq(db);
+  opsledger_close(db);
+  auto seqs = stored_snapshots(dir);
+  REQUIRE_FALSE(seqs.empty());
+  // The newest snapshot is of the state after the crossing commit: at or past the last
+  // multiple of 4, at or before the tail.
+  CHECK(seqs.back() >= last / 4 * 4);
+  CHECK(seqs.back() <= last);
+
+  SECTION("NULL is an invalid argument") {
+    CHECK(opsledger_wait_for_snapshots(nullptr) == OPSLEDGER_E_INVALID_ARGUMENT);
+    CHECK(std::string(opsledger_last_error()) == "db is NULL");
+  }
+  SECTION("without the option nothing is snapshotted and waiting returns at once") {
+    TempDir other;
+    opsledger_t* plain = nullptr;
+    REQUIRE(opsledger_open(other.sub("db").c_str(), nullptr, &plain) == OPSLEDGER_OK);
+    set_up(plain);
+    CHECK(opsledger_wait_for_snapshots(plain) == OPSLEDGER_OK);
+    opsledger_close(plain);
+    CHECK(stored_snapshots(other.sub("db")).empty());
+  }
+  SECTION("a caller of the first header (a smaller struct) gets no snapshots") {
+    // The first header's struct: the four fields up to max_map_size_bytes. Bytes past its
+    // struct_size are not read: here they say "every event".
+    TempDir other;
+    opsledger_options v1;
+    opsledger_options_init(&v1);
+    v1.struct_size = OPSLEDGER_OPTIONS_SIZE_V1;
+    v1.snapshot_every_events = 1;
+    opsledger_t* old = nullptr;
+    REQUIRE(opsledger_open(other.sub("db").c_str(), &v1, &old) == OPSLEDGER_OK);
+    set_up(old);
+    CHECK(opsledger_wait_for_snapshots(old) == OPSLEDGER_OK);
+    opsledger_close(old);
+    CHECK(stored_snapshots(other.sub("db")).empty());
+  }
 }

@@ -80,6 +80,7 @@ LD_LIBRARY_PATH="$libdir" "$work/consumer_c" "$work/c-db" >"$work/c.out" || { ca
 cat "$work/c.out"
 grep -q '^answer {"ok":true,"seq":' "$work/c.out" || fail "C consumer output"
 grep -q '"type":"workspace_registered"' "$work/c.out" || fail "C consumer events"
+grep -q '^waited for snapshots rc 0' "$work/c.out" || fail "C consumer snapshots"
 LD_LIBRARY_PATH="$libdir" "$work/consumer_cpp" "$work/cpp-db" >"$work/cpp.out" || fail "the C++ consumer failed"
 cat "$work/cpp.out"
 grep -q '"digest":' "$work/cpp.out" || fail "C++ consumer output"

@@ -44,7 +44,7 @@ extern "C" {
 enum {
   OPSLEDGER_OK = 0,
   /* An argument is NULL or out of range (a NULL directory, an options struct_size smaller
-   * than this header's, max map size below the initial one, a batch of more than
+   * than OPSLEDGER_OPTIONS_SIZE_V1, max map size below the initial one, a batch of more than
    * OPSLEDGER_BATCH_COMMANDS_MAX commands). Fix the call. */
   OPSLEDGER_E_INVALID_ARGUMENT = -1,
   /* The operating system refused: cannot create or open the directory, permission denied,
@@ -92,7 +92,17 @@ typedef struct opsledger_options {
   /* Upper bound of the map in bytes; 0 means none (grow until the disk is full). A command
    * that needs more answers storage_full. */
   uint64_t max_map_size_bytes;
+  /* Since 0.2: take an automatic snapshot every N events; 0 (the default) means never.
+   * After a commit whose seqs crossed a multiple of N, a snapshot of the committed state
+   * is written by a thread of the engine's own while commands go on being answered
+   * (docs/audit.md); one due when the handle was closed is taken after the next open. A
+   * caller built against 0.1 passes a smaller struct_size and gets 0. */
+  uint64_t snapshot_every_events;
 } opsledger_options;
+
+/* The struct_size of the first opsledger_options (up to max_map_size_bytes): the smallest
+ * opsledger_open accepts. */
+#define OPSLEDGER_OPTIONS_SIZE_V1 24
 
 /* An open database. Opaque. */
 typedef struct opsledger_db opsledger_t;
@@ -101,9 +111,21 @@ typedef struct opsledger_db opsledger_t;
  * Thread-safe. Never fails. */
 OPSLEDGER_API const char* opsledger_version(void);
 
-/* Fills *options with the defaults (durable, 64 MiB initial map, no maximum) and sets
- * struct_size. Does nothing when options is NULL. Thread-safe. */
+/* Fills the first `size` bytes of *options (at most this release's sizeof) with the
+ * defaults (durable, 64 MiB initial map, no maximum, no automatic snapshots) and sets
+ * struct_size to the bytes filled. Does nothing when options is NULL or size is below
+ * OPSLEDGER_OPTIONS_SIZE_V1. Since 0.2. Thread-safe. */
+OPSLEDGER_API void opsledger_options_init_sized(opsledger_options* options, size_t size);
+
+/* Fills *options with the defaults and sets struct_size. Through this header the name is
+ * a macro passing sizeof *options to opsledger_options_init_sized, so a program built
+ * against it gets every field of its own struct. The exported function of this name, for
+ * programs built against 0.1 and for foreign function interfaces that call it by name
+ * (examples/python, examples/php), fills only the first OPSLEDGER_OPTIONS_SIZE_V1 bytes:
+ * it never writes past the 0.1 struct such a caller declared. Does nothing when options is
+ * NULL. Thread-safe. */
 OPSLEDGER_API void opsledger_options_init(opsledger_options* options);
+#define opsledger_options_init(options) opsledger_options_init_sized((options), sizeof *(options))
 
 /* Opens the database in directory `dir` (an LMDB environment), creating and seeding it when
  * `dir` is missing or empty. `options` may be NULL for the defaults. On success stores the
@@ -165,6 +187,13 @@ OPSLEDGER_API int opsledger_execute_batch(opsledger_t* db, const char* const* co
  *   OPSLEDGER_E_NO_MEMORY, OPSLEDGER_E_INTERNAL */
 OPSLEDGER_API int opsledger_read_events(opsledger_t* db, uint64_t after_seq, size_t max_events, char** lines_out,
                                         uint64_t* last_seq_out);
+
+/* Since 0.2: blocks until the automatic snapshots asked for before the call are written or
+ * have failed (a failure is reported on stderr, and the next one due is tried after the
+ * next crossing commit); returns at once when snapshot_every_events is 0. Commands on
+ * other threads go on meanwhile. Returns OPSLEDGER_OK, or OPSLEDGER_E_INVALID_ARGUMENT when
+ * db is NULL. Thread-safe. */
+OPSLEDGER_API int opsledger_wait_for_snapshots(opsledger_t* db);
 
 /* The highest seq in the log, or 0 when db is NULL or the log cannot be read.
  * Thread-safe. */

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   opsledger_options options;
   opsledger_options_init(&options);
   options.durability = OPSLEDGER_NOSYNC;
+  options.snapshot_every_events = 1;
   opsledger_t* db = NULL;
   int rc = opsledger_open(argv[1], &options, &db);
   if (rc != OPSLEDGER_OK) {
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
   rc = opsledger_read_events(db, opsledger_last_seq(db) - 1, 0, &lines, &last);
   printf("events rc %d last %llu %s", rc, (unsigned long long)last, lines ? lines : "(null)\n");
   opsledger_free(lines);
+  int waited = opsledger_wait_for_snapshots(db);
+  printf("waited for snapshots rc %d\n", waited);
   opsledger_close(db);
-  return ok && rc == OPSLEDGER_OK ? 0 : 1;
+  return ok && rc == OPSLEDGER_OK && waited == OPSLEDGER_OK ? 0 : 1;
 }
