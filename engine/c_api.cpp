@@ -183,6 +183,7 @@ int opsledger_open(const char* dir, const opsledger_options* options, opsledger_
       eo.initial_map_size_bytes = opts.max_map_size_bytes;
     eo.max_map_size_bytes = opts.max_map_size_bytes;
     eo.snapshot_every_events = opts.snapshot_every_events;
+    eo.snapshots_kept = opts.snapshots_kept;
 
     OpenDirs& dirs = open_dirs();
     std::lock_guard lk(dirs.mu);

@@ -151,8 +151,13 @@ bool Engine::Impl::store_unstored_snapshot(const std::atomic<bool>& stop) {
   const EncodedSnapshot& e = *unstored_snapshot;
   std::uint64_t seq = e.written.seq;
   std::size_t piece = std::max<std::size_t>(snapshot_piece_bytes, 1);
+  // Older snapshots beyond options.snapshots_kept go in the commit that makes this one
+  // seen: never a moment with fewer than K.
   if (e.bytes.size() <= piece)
-    return commit_for_snapshot(stop, [&](lmdb::Txn& txn) { put_snapshot(txn, dbis, e); });
+    return commit_for_snapshot(stop, [&](lmdb::Txn& txn) {
+      put_snapshot(txn, dbis, e);
+      prune_snapshots(txn, dbis, options.snapshots_kept);
+    });
   std::size_t count = (e.bytes.size() + piece - 1) / piece;
   if (count > std::numeric_limits<std::uint32_t>::max()) throw std::runtime_error("a snapshot of too many pieces");
   auto pieces = static_cast<std::uint32_t>(count);
@@ -179,7 +184,9 @@ bool Engine::Impl::store_unstored_snapshot(const std::atomic<bool>& stop) {
         // the value's checksum is checked whenever it is loaded.
         complete = txn.get(dbis.snapshots, snapshot_piece_key(seq, i), stored) && stored.size() == bytes_of(i).size();
       }
-      if (complete) txn.put(dbis.snapshots, be64(seq), snapshot_manifest(e.bytes.size(), pieces));
+      if (!complete) return;
+      txn.put(dbis.snapshots, be64(seq), snapshot_manifest(e.bytes.size(), pieces));
+      prune_snapshots(txn, dbis, options.snapshots_kept);
     });
     if (!committed) return false;
     if (complete) return true;

@@ -635,6 +635,17 @@ std::size_t drop_pieces_of(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, 
   return doomed.size();
 }
 
+std::vector<std::uint64_t> prune_snapshots(lmdb::Txn& txn, const Dbis& dbis, std::size_t keep) {
+  std::vector<std::uint64_t> seqs = snapshot_seqs(txn, dbis);
+  if (keep == 0 || seqs.size() <= keep) return {};
+  seqs.resize(seqs.size() - keep);
+  for (std::uint64_t seq : seqs) {
+    drop_pieces_of(txn, dbis, seq, 0);
+    txn.del(dbis.snapshots, be64(seq));
+  }
+  return seqs;
+}
+
 std::optional<Snapshot> load_snapshot(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq,
                                       std::string& problem) {
   try {
@@ -739,7 +750,7 @@ void put_snapshot(lmdb::Txn& txn, const Dbis& dbis, const EncodedSnapshot& e) {
   txn.put(dbis.snapshots, be64(e.written.seq), e.bytes);
 }
 
-SnapshotWritten write_snapshot(lmdb::Env& env, const Dbis& dbis) {
+SnapshotWritten write_snapshot(lmdb::Env& env, const Dbis& dbis, std::size_t keep) {
   EncodedSnapshot e;
   {
     lmdb::Txn read(env, false);
@@ -750,6 +761,7 @@ SnapshotWritten write_snapshot(lmdb::Env& env, const Dbis& dbis) {
     try {
       lmdb::Txn txn(env, true);
       put_snapshot(txn, dbis, e);
+      e.written.pruned = prune_snapshots(txn, dbis, keep);
       txn.commit();
       return e.written;
     } catch (const lmdb::LmdbError& err) {

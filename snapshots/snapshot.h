@@ -79,6 +79,7 @@ struct SnapshotWritten {
   std::uint64_t seq = 0;
   std::string digest;  // 32 raw bytes
   std::size_t bytes = 0;
+  std::vector<std::uint64_t> pruned;  // write_snapshot with `keep`: the seqs deleted
 };
 
 struct EncodedSnapshot {
@@ -109,6 +110,11 @@ std::size_t drop_unfinished_pieces(lmdb::Txn& txn, const Dbis& dbis);
 // Deletes the pieces of `seq` from index `from` on; returns how many.
 std::size_t drop_pieces_of(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, std::uint32_t from);
 
+// Retention: deletes every snapshot but the newest `keep` (by seq; 0 keeps them all), with
+// their pieces, and returns the seqs it deleted, ascending. Only complete snapshots count
+// and are deleted: pieces no manifest claims yet (a snapshot being stored) are left alone.
+std::vector<std::uint64_t> prune_snapshots(lmdb::Txn& txn, const Dbis& dbis, std::size_t keep);
+
 // Reads and encodes the state `read` sees (a read transaction: a snapshot describes the
 // state at its seq, whatever is committed after, so no write lock is held while it reads;
 // on the 10M-event benchmark database, reading and encoding take over a minute). When
@@ -122,10 +128,11 @@ EncodedSnapshot encode_committed(lmdb::Txn& read, const Dbis& dbis, const std::a
 // of an earlier snapshot stored in pieces.
 void put_snapshot(lmdb::Txn& txn, const Dbis& dbis, const EncodedSnapshot& e);
 
-// encode_committed in a read transaction of its own, then put_snapshot in a write
-// transaction of its own, growing the map and retrying when it fills: other writers wait
-// only while the value is stored. Only with no other transaction of this process open.
-// Throws as encode_committed does, and lmdb::LmdbError on storage errors.
-SnapshotWritten write_snapshot(lmdb::Env& env, const Dbis& dbis);
+// encode_committed in a read transaction of its own, then put_snapshot (and
+// prune_snapshots(keep), in the same commit) in a write transaction of its own, growing the
+// map and retrying when it fills: other writers wait only while the value is stored. Only
+// with no other transaction of this process open. Throws as encode_committed does, and
+// lmdb::LmdbError on storage errors.
+SnapshotWritten write_snapshot(lmdb::Env& env, const Dbis& dbis, std::size_t keep = 0);
 
 }  // namespace opsledger

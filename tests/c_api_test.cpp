@@ -650,17 +650,22 @@ TEST_CASE("c api: automatic snapshots and waiting for them", "[c_api][snapshot]"
   opsledger_options_init(&o);
   o.durability = OPSLEDGER_NOSYNC;
   o.snapshot_every_events = 4;
+  o.snapshots_kept = 2;
   opsledger_t* db = nullptr;
   REQUIRE(opsledger_open(dir.c_str(), &o, &db) == OPSLEDGER_OK);
   set_up(db);  // seeding and six commands: seqs cross 4 (and maybe 8)
   REQUIRE(opsledger_wait_for_snapshots(db) == OPSLEDGER_OK);
   CHECK(std::string(opsledger_last_error()).empty());
+  for (int i = 0; i < 12; ++i) {  // three more multiples of 4 crossed, one snapshot each
+    CHECK(parse(exec(db, start_json("snap-" + std::to_string(i)))).at("ok") == true);
+    REQUIRE(opsledger_wait_for_snapshots(db) == OPSLEDGER_OK);
+  }
   std::uint64_t last = opsledger_last_seq(db);
   opsledger_close(db);
   auto seqs = stored_snapshots(dir);
-  REQUIRE_FALSE(seqs.empty());
-  // The newest snapshot is of the state after the crossing commit: at or past the last
-  // multiple of 4, at or before the tail.
+  // Two kept (snapshots_kept), the newest of the state after the crossing commit: at or
+  // past the last multiple of 4, at or before the tail.
+  REQUIRE(seqs.size() == 2);
   CHECK(seqs.back() >= last / 4 * 4);
   CHECK(seqs.back() <= last);
 

@@ -559,3 +559,101 @@ TEST_CASE("the sweep deletes exactly the pieces no manifest claims", "[snapshot]
   CHECK_FALSE(load_snapshot(txn, impl.dbis, 10, problem));
   CHECK(problem.find("its pieces hold 7 bytes, its manifest says 6") != std::string::npos);
 }
+
+TEST_CASE("retention: an automatic snapshot deletes all but the newest K in its own commit",
+          "[snapshot][worker][retention]") {
+  constexpr std::uint64_t kEvery = 4;
+  Options o = every(kEvery);
+  o.snapshots_kept = 2;
+  TestDb db(o);
+  seed_contoso(db);
+  int request = 0;
+  auto check_kept = [&](bool in_pieces) {
+    std::vector<std::uint64_t> crossed;
+    for (int i = 0; i < 4; ++i) {
+      crossed.push_back(cross_next_multiple(db, kEvery, request));
+      db.engine().wait_for_snapshots();
+      auto s = snapshots_of(db.engine());
+      CAPTURE(s.seqs, crossed);
+      REQUIRE(!s.seqs.empty());
+      CHECK(s.seqs.size() <= 2);
+      CHECK(s.seqs.back() == crossed.back());
+      if (i >= 1) CHECK(s.seqs == std::vector<std::uint64_t>{crossed[i - 1], crossed[i]});
+    }
+    // The pieces of deleted snapshots went with them: only the kept ones' remain.
+    std::size_t expected_pieces = 0;
+    {
+      auto& impl = db.engine().impl();
+      lmdb::Txn txn(*impl.env, false);
+      for (std::uint64_t seq : snapshot_seqs(txn, impl.dbis)) {
+        for (std::uint32_t i = 0;; ++i) {
+          std::string_view part;
+          if (!txn.get(impl.dbis.snapshots, snapshot_piece_key(seq, i), part)) break;
+          ++expected_pieces;
+        }
+      }
+    }
+    CHECK(piece_rows(db.engine()) == expected_pieces);
+    if (in_pieces) CHECK(expected_pieces > 0);
+    for (std::uint64_t seq : snapshots_of(db.engine()).seqs) check_snapshot(db.engine(), seq);
+  };
+  SECTION("stored as one value") { check_kept(false); }
+  SECTION("stored in pieces") {
+    db.engine().wait_for_snapshots();
+    db.engine().impl().snapshot_piece_bytes = 1024;  // the worker is idle
+    check_kept(true);
+  }
+  // Another process checks every kept snapshot against its own replay.
+  CHECK(cli_verify(db.dir()) == 0);
+}
+
+TEST_CASE("retention: prune_snapshots keeps the newest K, with their pieces, and nothing unfinished",
+          "[snapshot][retention]") {
+  TestDb db;
+  auto& impl = db.engine().impl();
+  lmdb::Txn txn(*impl.env, true);
+  auto put = [&](const std::string& key, std::string_view value) { txn.put(impl.dbis.snapshots, key, value); };
+  put(be64(10), "a format-1 value");
+  put(be64(20), snapshot_manifest(6, 2));
+  put(snapshot_piece_key(20, 0), "abc");
+  put(snapshot_piece_key(20, 1), "def");
+  put(be64(30), "another format-1 value");
+  put(snapshot_piece_key(40, 0), "a snapshot being stored: no manifest yet");
+  CHECK(prune_snapshots(txn, impl.dbis, 0).empty());  // 0 keeps all
+  CHECK(prune_snapshots(txn, impl.dbis, 3).empty());
+  CHECK(prune_snapshots(txn, impl.dbis, 1) == std::vector<std::uint64_t>{10, 20});
+  CHECK(snapshot_seqs(txn, impl.dbis) == std::vector<std::uint64_t>{30});
+  std::string_view v;
+  CHECK_FALSE(txn.get(impl.dbis.snapshots, snapshot_piece_key(20, 0), v));
+  CHECK_FALSE(txn.get(impl.dbis.snapshots, snapshot_piece_key(20, 1), v));
+  CHECK(txn.get(impl.dbis.snapshots, snapshot_piece_key(40, 0), v));
+}
+
+TEST_CASE("retention: opsledger snapshot --keep and --prune-only", "[snapshot][retention][cli]") {
+  TestDb db(every(3));
+  seed_contoso(db);
+  int request = 0;
+  for (int i = 0; i < 3; ++i) {
+    cross_next_multiple(db, 3, request);
+    db.engine().wait_for_snapshots();
+  }
+  std::size_t before = snapshots_of(db.engine()).seqs.size();
+  REQUIRE(before >= 3);
+  std::uint64_t tail = db.engine().last_seq();
+  // The engine stays open and idle; the tool runs as another process.
+  auto seqs_of = [&] { return snapshots_of(db.engine()).seqs; };
+  std::vector<std::uint64_t> all = seqs_of();
+  // Bad arguments: usage errors, nothing deleted or written.
+  CHECK(run_cli({"snapshot", "--db", db.dir(), "--keep", "0"}) == 64);
+  CHECK(run_cli({"snapshot", "--db", db.dir(), "--keep", "two"}) == 64);
+  CHECK(run_cli({"snapshot", "--db", db.dir(), "--keep", "-1"}) == 64);
+  CHECK(run_cli({"snapshot", "--db", db.dir(), "--prune-only"}) == 64);
+  CHECK(seqs_of() == all);
+  // --prune-only deletes without writing.
+  CHECK(run_cli({"snapshot", "--db", db.dir(), "--keep", "2", "--prune-only"}) == 0);
+  CHECK(seqs_of() == std::vector<std::uint64_t>(all.end() - 2, all.end()));
+  // --keep 1 writes one at the tail (if none is there) and deletes the rest.
+  CHECK(run_cli({"snapshot", "--db", db.dir(), "--keep", "1"}) == 0);
+  CHECK(seqs_of() == std::vector<std::uint64_t>{tail});
+  CHECK(cli_verify(db.dir()) == 0);
+}

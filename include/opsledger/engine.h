@@ -42,6 +42,10 @@ struct Options {
   // engine closed (closing makes a snapshot still reading give up) is taken after the next
   // open.
   std::uint64_t snapshot_every_events = 0;
+  // Retention: after an automatic snapshot is stored, every snapshot but the newest K is
+  // deleted in the same commit (0: keep them all). Replaying to a point before the oldest
+  // one kept starts from genesis (docs/audit.md).
+  std::uint64_t snapshots_kept = 0;
 };
 
 class Engine {

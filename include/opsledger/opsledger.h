@@ -98,6 +98,9 @@ typedef struct opsledger_options {
    * (docs/audit.md); one due when the handle was closed is taken after the next open. A
    * caller built against 0.1 passes a smaller struct_size and gets 0. */
   uint64_t snapshot_every_events;
+  /* Since 0.2: retention. After an automatic snapshot is stored, every snapshot but the
+   * newest N is deleted in the same commit; 0 (the default) keeps them all. */
+  uint64_t snapshots_kept;
 } opsledger_options;
 
 /* The struct_size of the first opsledger_options (up to max_map_size_bytes): the smallest
