@@ -265,10 +265,17 @@ int child_snapshot_write(const std::string& dir, std::uint64_t seq) {
     auto event = read_event(r, dbis.events, seq);
     bytes = encode_snapshot(seq, decode_envelope(*event).hash, state_digest(state), state);
   }
+  // Stored as the engine stores an automatic snapshot larger than a piece: a manifest and
+  // pieces (format 2, here even when one piece would hold it), which a replay reads where
+  // they lie.
   lmdb::Txn w(env, true);
-  w.put(dbis.snapshots, be64(seq), bytes);
+  drop_pieces_of(w, dbis, seq, 0);  // of an earlier run's snapshot at this seq
+  std::uint32_t pieces = 0;
+  for (std::size_t at = 0; at < bytes.size(); at += kSnapshotPieceBytes)
+    w.put(dbis.snapshots, snapshot_piece_key(seq, pieces++), std::string_view(bytes).substr(at, kSnapshotPieceBytes));
+  w.put(dbis.snapshots, be64(seq), snapshot_manifest(bytes.size(), pieces));
   w.commit();
-  emit({{"seconds", sw.seconds()}, {"events", seq}, {"snapshot_bytes", bytes.size()}});
+  emit({{"seconds", sw.seconds()}, {"events", seq}, {"snapshot_bytes", bytes.size()}, {"pieces", pieces}});
   return 0;
 }
 

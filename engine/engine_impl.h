@@ -95,7 +95,7 @@ struct Engine::Impl {
   std::optional<EncodedSnapshot> unstored_snapshot;
   std::uint32_t unstored_pieces = 0;
   // A snapshot larger than this is stored in pieces of this size, a commit each.
-  std::size_t snapshot_piece_bytes = std::size_t{16} << 20;
+  std::size_t snapshot_piece_bytes = kSnapshotPieceBytes;
   // Holds the snapshot worker off (and makes a snapshot in progress give up) while the
   // map grows or the environment is reopened; nullopt without automatic snapshots.
   std::optional<SnapshotWorker::Pause> pause_snapshots();

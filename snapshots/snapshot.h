@@ -101,6 +101,8 @@ struct SnapshotCancelled : std::runtime_error {
 // only); load_snapshot decodes the pieces, in order, as one format-1 value, reading each
 // where it lies in the map.
 inline constexpr std::uint32_t kSnapshotPiecesVersion = 2;
+// The engine's piece size (Engine::Impl::snapshot_piece_bytes, which tests lower).
+inline constexpr std::size_t kSnapshotPieceBytes = std::size_t{16} << 20;
 std::string snapshot_piece_key(std::uint64_t seq, std::uint32_t index);
 std::string snapshot_manifest(std::uint64_t total_bytes, std::uint32_t pieces);
 // Deletes every piece no manifest claims (its seq's 8-byte row is missing, is not a
