@@ -146,8 +146,10 @@ bool Engine::Impl::store_unstored_snapshot(const std::atomic<bool>& stop) {
   // kept (with the pieces already stored) and stored after it: it is the state at its seq,
   // whatever was committed since. A value larger than a piece is stored in pieces, a
   // commit each, so that batches run between them (snapshots/snapshot.h, format 2); the
-  // manifest comes last, and only once every piece is found in place (another process's
-  // sweep may have taken some; they are then written again).
+  // manifest comes last, and only once every piece is found in place. Another process's
+  // sweep takes pieces only below a newer complete snapshot: this one is then superseded
+  // and given up (its pieces deleted), not written again; pieces found missing otherwise
+  // (removed by hand, say) are written again.
   const EncodedSnapshot& e = *unstored_snapshot;
   std::uint64_t seq = e.written.seq;
   std::size_t piece = std::max<std::size_t>(snapshot_piece_bytes, 1);
@@ -166,10 +168,7 @@ bool Engine::Impl::store_unstored_snapshot(const std::atomic<bool>& stop) {
   for (int attempt = 0;; ++attempt) {
     for (std::uint32_t i = unstored_pieces; i < pieces; ++i) {
       bool stored = commit_for_snapshot(stop, [&](lmdb::Txn& txn) {
-        if (i == 0) {
-          drop_unfinished_pieces(txn, dbis);
-          drop_pieces_of(txn, dbis, seq, 0);
-        }
+        if (i == 0) drop_pieces_of(txn, dbis, seq, 0);  // of an earlier attempt at this seq
         txn.put(dbis.snapshots, snapshot_piece_key(seq, i), bytes_of(i));
       });
       if (!stored) return false;
@@ -177,6 +176,7 @@ bool Engine::Impl::store_unstored_snapshot(const std::atomic<bool>& stop) {
       if (snapshot_piece_stored) snapshot_piece_stored(i);
     }
     bool complete = true;
+    bool superseded = false;
     bool committed = commit_for_snapshot(stop, [&](lmdb::Txn& txn) {
       for (std::uint32_t i = 0; i < pieces && complete; ++i) {
         std::string_view stored;
@@ -184,12 +184,18 @@ bool Engine::Impl::store_unstored_snapshot(const std::atomic<bool>& stop) {
         // the value's checksum is checked whenever it is loaded.
         complete = txn.get(dbis.snapshots, snapshot_piece_key(seq, i), stored) && stored.size() == bytes_of(i).size();
       }
-      if (!complete) return;
+      if (!complete) {
+        std::vector<std::uint64_t> seqs = snapshot_seqs(txn, dbis);
+        superseded = !seqs.empty() && seqs.back() > seq;
+        if (superseded) drop_pieces_of(txn, dbis, seq, 0);
+        return;
+      }
       txn.put(dbis.snapshots, be64(seq), snapshot_manifest(e.bytes.size(), pieces));
+      drop_unfinished_pieces(txn, dbis);
       prune_snapshots(txn, dbis, options.snapshots_kept);
     });
     if (!committed) return false;
-    if (complete) return true;
+    if (complete || superseded) return true;
     if (attempt + 1 >= kAttemptsMax) throw std::runtime_error("its pieces keep being removed while it is stored");
     unstored_pieces = 0;
   }

@@ -591,16 +591,6 @@ bool stored_value(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, Par
   return true;
 }
 
-// The piece count of the manifest stored under `seq`, or nullopt when that row is missing
-// or not a manifest.
-std::optional<std::uint32_t> manifest_pieces(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq) {
-  std::string_view row;
-  if (!txn.get(dbis.snapshots, be64(seq), row)) return std::nullopt;
-  auto manifest = parse_manifest(row);
-  if (!manifest) return std::nullopt;
-  return manifest->pieces;
-}
-
 std::uint32_t piece_index(std::string_view key) {
   std::uint32_t index = 0;
   for (std::size_t i = 8; i < 12; ++i) index = (index << 8) | static_cast<unsigned char>(key[i]);
@@ -610,13 +600,24 @@ std::uint32_t piece_index(std::string_view key) {
 }  // namespace
 
 std::size_t drop_unfinished_pieces(lmdb::Txn& txn, const Dbis& dbis) {
+  std::vector<std::uint64_t> complete = snapshot_seqs(txn, dbis);
+  std::uint64_t newest = complete.empty() ? 0 : complete.back();
   std::vector<std::string> doomed;
   {
     lmdb::Cursor c(txn, dbis.snapshots);
     for (bool more = c.first(); more; more = c.next()) {
       if (c.key().size() != 12) continue;
-      auto pieces = manifest_pieces(txn, dbis, get_be64(c.key().substr(0, 8)));
-      if (!pieces || piece_index(c.key()) >= *pieces) doomed.emplace_back(c.key());
+      std::uint64_t seq = get_be64(c.key().substr(0, 8));
+      std::string_view row;
+      bool has_row = txn.get(dbis.snapshots, be64(seq), row);
+      if (!has_row) {
+        // Being stored (by another process, perhaps) or abandoned: only a snapshot
+        // completed at a later seq makes it certain that nobody will finish it.
+        if (seq < newest) doomed.emplace_back(c.key());
+        continue;
+      }
+      auto manifest = parse_manifest(row);
+      if (!manifest || piece_index(c.key()) >= manifest->pieces) doomed.emplace_back(c.key());
     }
   }
   for (const auto& key : doomed) txn.del(dbis.snapshots, key);
@@ -748,6 +749,7 @@ EncodedSnapshot encode_committed(lmdb::Txn& txn, const Dbis& dbis, const std::at
 void put_snapshot(lmdb::Txn& txn, const Dbis& dbis, const EncodedSnapshot& e) {
   drop_pieces_of(txn, dbis, e.written.seq, 0);  // of an earlier snapshot in pieces at this seq
   txn.put(dbis.snapshots, be64(e.written.seq), e.bytes);
+  drop_unfinished_pieces(txn, dbis);
 }
 
 SnapshotWritten write_snapshot(lmdb::Env& env, const Dbis& dbis, std::size_t keep) {

@@ -105,9 +105,12 @@ inline constexpr std::uint32_t kSnapshotPiecesVersion = 2;
 inline constexpr std::size_t kSnapshotPieceBytes = std::size_t{16} << 20;
 std::string snapshot_piece_key(std::uint64_t seq, std::uint32_t index);
 std::string snapshot_manifest(std::uint64_t total_bytes, std::uint32_t pieces);
-// Deletes every piece no manifest claims (its seq's 8-byte row is missing, is not a
-// manifest, or names fewer pieces): left by a writer stopped or killed between pieces, or
-// by a snapshot written again at that seq; returns how many rows it deleted.
+// Deletes every piece no manifest claims and no writer can still claim: pieces whose seq's
+// 8-byte row is a format-1 value or a manifest naming fewer pieces (a snapshot written
+// again at that seq), and pieces whose seq has no row yet but lies below the newest
+// complete snapshot's (left by a writer stopped or killed between pieces, or one
+// overtaken by a newer snapshot). Pieces above the newest complete snapshot may be another
+// process's snapshot being stored and are left alone. Returns how many rows it deleted.
 std::size_t drop_unfinished_pieces(lmdb::Txn& txn, const Dbis& dbis);
 // Deletes the pieces of `seq` from index `from` on; returns how many.
 std::size_t drop_pieces_of(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, std::uint32_t from);
@@ -127,7 +130,7 @@ std::vector<std::uint64_t> prune_snapshots(lmdb::Txn& txn, const Dbis& dbis, std
 EncodedSnapshot encode_committed(lmdb::Txn& read, const Dbis& dbis, const std::atomic<bool>* stop = nullptr);
 
 // Puts an encoded format-1 value under its seq in `txn`, first deleting that seq's pieces
-// of an earlier snapshot stored in pieces.
+// of an earlier snapshot stored in pieces, then the pieces drop_unfinished_pieces names.
 void put_snapshot(lmdb::Txn& txn, const Dbis& dbis, const EncodedSnapshot& e);
 
 // encode_committed in a read transaction of its own, then put_snapshot (and

@@ -84,37 +84,19 @@ TEST_CASE("processes sharing one database keep the gate's invariants", "[concurr
     seed_five_tenants(*e);
   }
   const int kProcs = 4;
-  std::vector<pid_t> pids;
-  for (int p = 0; p < kProcs; ++p) {
-    pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      int rc = 1;
-      try {
-        std::unique_ptr<Engine> e;
-        if (Engine::open(dir.path(), test_options(Durability::durable), e).is_ok()) {
-          std::vector<std::thread> threads;
-          std::atomic<int> answered{0};
-          for (int t = 0; t < 2; ++t)
-            threads.emplace_back([&, t] {
-              answered += click(*e, 1000 + p * 10 + t, 60, "p" + std::to_string(p) + "t" + std::to_string(t));
-            });
-          for (auto& th : threads) th.join();
-          rc = answered == 120 ? 0 : 2;
-        }
-      } catch (...) {
-        rc = 3;
-      }
-      _exit(rc);
-    }
-    pids.push_back(pid);
-  }
-  for (pid_t pid : pids) {
-    int status = 0;
-    REQUIRE(waitpid(pid, &status, 0) == pid);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
-  }
+  auto statuses = run_in_processes(kProcs, [&](int p) {
+    std::unique_ptr<Engine> e;
+    if (!Engine::open(dir.path(), test_options(Durability::durable), e).is_ok()) return 1;
+    std::vector<std::thread> threads;
+    std::atomic<int> answered{0};
+    for (int t = 0; t < 2; ++t)
+      threads.emplace_back([&, t] {
+        answered += click(*e, 1000 + p * 10 + t, 60, "p" + std::to_string(p) + "t" + std::to_string(t));
+      });
+    for (auto& th : threads) th.join();
+    return answered == 120 ? 0 : 2;
+  });
+  CHECK(statuses == std::vector<int>(kProcs, 0));
   CHECK(check_invariants_along_log(dir.path()) == "");
   std::unique_ptr<Engine> e;
   REQUIRE(Engine::open(dir.path(), test_options(), e).is_ok());

@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <future>
 #include <stdexcept>
 #include <string>
@@ -529,6 +532,43 @@ TEST_CASE("pieces removed while a snapshot is stored are written again before it
   }
 }
 
+TEST_CASE("a snapshot overtaken by a newer one while it is stored is given up, its pieces deleted",
+          "[snapshot][worker]") {
+  PiecesDb p;
+  std::atomic<int> stored{0};
+  std::atomic<bool> overtaken{false};
+  std::uint64_t newer = 0;
+  p.impl.snapshot_piece_stored = [&](std::uint32_t piece) {  // on the worker's thread
+    ++stored;
+    if (piece != 1 || overtaken) return;
+    // What another process does meanwhile: it completes a snapshot at a later seq and, in
+    // the same commit, sweeps the pieces below it that no manifest claims.
+    lmdb::Txn txn(*p.impl.env, true);
+    newer = p.db.engine().last_seq() + 1000;
+    txn.put(p.impl.dbis.snapshots, be64(newer), "another process's newer snapshot");
+    drop_unfinished_pieces(txn, p.impl.dbis);
+    txn.commit();
+    overtaken = true;
+  };
+  std::uint64_t crossed = cross_next_multiple(p.db, kPiecesEvery, p.request);
+  p.db.engine().wait_for_snapshots();
+  REQUIRE(overtaken);
+  auto s = snapshots_of(p.db.engine());
+  CAPTURE(s.seqs);
+  CHECK(std::find(s.seqs.begin(), s.seqs.end(), crossed) == s.seqs.end());  // no manifest
+  CHECK(s.seqs.back() == newer);
+  CHECK(piece_rows(p.db.engine()) == 0);  // its pieces, those stored after the sweep too, are gone
+  // Not written again: every piece once.
+  auto& impl = p.impl;
+  std::size_t value_bytes = 0;
+  {
+    lmdb::Txn txn(*impl.env, false);
+    LmdbStore live(txn, impl.dbis);
+    value_bytes = encode_snapshot(crossed, std::string(32, 'c'), std::string(32, 'd'), live).size();
+  }
+  CHECK(static_cast<std::size_t>(stored.load()) == (value_bytes + 1023) / 1024);
+}
+
 TEST_CASE("the sweep deletes exactly the pieces no manifest claims", "[snapshot][worker]") {
   TestDb db;
   auto& impl = db.engine().impl();
@@ -540,13 +580,19 @@ TEST_CASE("the sweep deletes exactly the pieces no manifest claims", "[snapshot]
   put(snapshot_piece_key(10, 2), "beyond its count");
   put(be64(20), "a format-1 value, not a manifest");
   put(snapshot_piece_key(20, 0), "left by a snapshot written again at 20");
-  put(snapshot_piece_key(30, 0), "no row at 30");
+  put(snapshot_piece_key(15, 0), "no row at 15, below the newest complete snapshot (20): abandoned");
+  put(snapshot_piece_key(30, 0), "no row at 30, above it: perhaps being stored by another process");
   CHECK(drop_unfinished_pieces(txn, impl.dbis) == 3);
   std::string_view v;
   CHECK(txn.get(impl.dbis.snapshots, snapshot_piece_key(10, 0), v));
   CHECK(txn.get(impl.dbis.snapshots, snapshot_piece_key(10, 1), v));
   CHECK_FALSE(txn.get(impl.dbis.snapshots, snapshot_piece_key(10, 2), v));
+  CHECK_FALSE(txn.get(impl.dbis.snapshots, snapshot_piece_key(15, 0), v));
   CHECK_FALSE(txn.get(impl.dbis.snapshots, snapshot_piece_key(20, 0), v));
+  CHECK(txn.get(impl.dbis.snapshots, snapshot_piece_key(30, 0), v));
+  // Once a snapshot completes above it, nobody will finish it.
+  put(be64(40), "a format-1 value at 40");
+  CHECK(drop_unfinished_pieces(txn, impl.dbis) == 1);
   CHECK_FALSE(txn.get(impl.dbis.snapshots, snapshot_piece_key(30, 0), v));
   CHECK(drop_pieces_of(txn, impl.dbis, 10, 1) == 1);
   CHECK(txn.get(impl.dbis.snapshots, snapshot_piece_key(10, 0), v));
@@ -656,4 +702,52 @@ TEST_CASE("retention: opsledger snapshot --keep and --prune-only", "[snapshot][r
   CHECK(run_cli({"snapshot", "--db", db.dir(), "--keep", "1"}) == 0);
   CHECK(seqs_of() == std::vector<std::uint64_t>{tail});
   CHECK(cli_verify(db.dir()) == 0);
+}
+
+TEST_CASE("two processes taking automatic snapshots of one database in pieces leave only sound ones",
+          "[snapshot][worker][processes]") {
+  // Each process's snapshot thread stores its snapshots in 1 KiB pieces while the other
+  // commits and stores its own: neither may sweep the other's pieces while they can still
+  // be claimed, nor fail.
+  TempDir dir;
+  {
+    std::unique_ptr<Engine> e;
+    REQUIRE(Engine::open(dir.path(), test_options(), e).is_ok());
+    seed_contoso(*e);
+  }
+  const int kProcs = 2;
+  auto statuses = run_in_processes(kProcs, [&](int p) {
+    // The worker reports a failed snapshot on stderr: into a file the parent reads.
+    std::string err_path = dir.path() + "/stderr-" + std::to_string(p);
+    if (!std::freopen(err_path.c_str(), "w", stderr)) return 4;
+    std::unique_ptr<Engine> e;
+    if (!Engine::open(dir.path(), every(5), e).is_ok()) return 1;
+    e->wait_for_snapshots();
+    e->impl().snapshot_piece_bytes = 1024;  // the worker is idle
+    int answered = 0;
+    for (int i = 0; i < 80; ++i) {
+      auto a = json::parse(e->execute(json::serialize(start_cmd("p" + std::to_string(p) + "-" + std::to_string(i)))));
+      answered += a.as_object().at("ok").as_bool();
+    }
+    e->wait_for_snapshots();
+    e.reset();
+    std::fflush(stderr);
+    return answered == 80 ? 0 : 2;
+  });
+  CHECK(statuses == std::vector<int>(kProcs, 0));
+  for (int p = 0; p < kProcs; ++p) {
+    std::ifstream in(dir.path() + "/stderr-" + std::to_string(p));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CAPTURE(p);
+    CHECK(text.find("automatic snapshot failed") == std::string::npos);
+  }
+  // Every snapshot left is sound (verify checks each against its own replay), and no piece
+  // is left that no manifest claims below the newest snapshot.
+  CHECK(cli_verify(dir.path()) == 0);
+  std::unique_ptr<Engine> e;
+  REQUIRE(Engine::open(dir.path(), test_options(), e).is_ok());
+  auto s = snapshots_of(*e);
+  CHECK(s.seqs.size() >= 2);
+  lmdb::Txn txn(*e->impl().env, true);
+  CHECK(drop_unfinished_pieces(txn, e->impl().dbis) == 0);
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/lmdb.h"
@@ -70,9 +71,11 @@ json::object start_cmd(std::string_view request_id, std::string_view type, json:
           {"tenant_id", tenant}, {"type", type}, {"context", json::object{}}};
 }
 
-void seed_contoso(TestDb& db, std::string_view role) {
+void seed_contoso(TestDb& db, std::string_view role) { seed_contoso(db.engine(), role); }
+
+void seed_contoso(Engine& engine, std::string_view role) {
   auto ok = [&](const json::object& c) {
-    auto a = db.send(c);
+    auto a = json::parse(engine.execute(json::serialize(c))).as_object();
     INFO(json::serialize(c) << " -> " << json::serialize(a));
     REQUIRE(a.at("ok").as_bool());
   };
@@ -105,6 +108,34 @@ std::string replay_digest(const std::string& dir, std::uint64_t until_seq) {
   MemoryStore store;
   replay_into(txn, dbis, store, 0, until_seq);
   return to_hex(state_digest(store));
+}
+
+}  // namespace opsledger::test
+
+namespace opsledger::test {
+
+std::vector<int> run_in_processes(int n, const std::function<int(int)>& body) {
+  std::vector<pid_t> pids;
+  for (int p = 0; p < n; ++p) {
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      int rc = 3;
+      try {
+        rc = body(p);
+      } catch (...) {
+      }
+      _exit(rc);
+    }
+    pids.push_back(pid);
+  }
+  std::vector<int> statuses;
+  for (pid_t pid : pids) {
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    statuses.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  }
+  return statuses;
 }
 
 }  // namespace opsledger::test

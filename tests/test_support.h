@@ -7,9 +7,11 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "opsledger/engine.h"
 
@@ -60,6 +62,12 @@ class TestDb {
 // Fixtures matching SPEC section 15: workspace 1, tenant 10, user 7 (operator),
 // connection 100 (ready, default of tenant 10).
 void seed_contoso(TestDb& db, std::string_view role = "operator");
+void seed_contoso(Engine& engine, std::string_view role = "operator");
+
+// Runs body(p) for every p in [0, n) in n forked children at once; each exits with what
+// its body returns (3 when it throws). Returns their exit statuses in order (-1: one did
+// not exit normally). Fork with no Engine open in this process.
+std::vector<int> run_in_processes(int n, const std::function<int(int)>& body);
 boost::json::object user(std::uint64_t id, std::string_view name = "user");
 boost::json::object system_actor(std::string_view name = "scheduler");
 boost::json::object start_cmd(std::string_view request_id, std::string_view type = "inventory.sync",
