@@ -130,6 +130,13 @@ std::uint64_t render_events(Engine::Impl& impl, std::uint64_t after_seq, std::si
   return last;
 }
 
+// The bytes of a caller's opsledger_options of `size` bytes that this release reads: whole
+// fields only (every field after the first release's is 8 bytes), at most its own sizeof.
+std::size_t known_options_bytes(std::size_t size) {
+  static_assert((sizeof(opsledger_options) - OPSLEDGER_OPTIONS_SIZE_V1) % 8 == 0);
+  size = std::min(size, sizeof(opsledger_options));
+  return OPSLEDGER_OPTIONS_SIZE_V1 + (size - OPSLEDGER_OPTIONS_SIZE_V1) / 8 * 8;
+}
 }  // namespace
 }  // namespace opsledger
 
@@ -146,7 +153,7 @@ void opsledger_options_init_sized(opsledger_options* options, size_t size) {
   if (!options || size < OPSLEDGER_OPTIONS_SIZE_V1) return;
   opsledger_options defaults{};
   defaults.durability = OPSLEDGER_DURABLE;
-  size = std::min(size, sizeof defaults);
+  size = known_options_bytes(size);
   defaults.struct_size = static_cast<uint32_t>(size);
   std::memcpy(options, &defaults, size);  // never past the caller's `size` bytes
 }
@@ -168,7 +175,7 @@ int opsledger_open(const char* dir, const opsledger_options* options, opsledger_
     if (options->struct_size < OPSLEDGER_OPTIONS_SIZE_V1)
       return fail(OPSLEDGER_E_INVALID_ARGUMENT, "options.struct_size is smaller than OPSLEDGER_OPTIONS_SIZE_V1; "
                                                 "call opsledger_options_init first");
-    std::memcpy(&opts, options, std::min<std::size_t>(options->struct_size, sizeof opts));
+    std::memcpy(&opts, options, known_options_bytes(options->struct_size));
     opts.struct_size = sizeof opts;
   }
   if (opts.durability != OPSLEDGER_DURABLE && opts.durability != OPSLEDGER_NOSYNC)

@@ -146,10 +146,12 @@ bool Engine::Impl::store_unstored_snapshot(const std::atomic<bool>& stop) {
   // kept (with the pieces already stored) and stored after it: it is the state at its seq,
   // whatever was committed since. A value larger than a piece is stored in pieces, a
   // commit each, so that batches run between them (snapshots/snapshot.h, format 2); the
-  // manifest comes last, and only once every piece is found in place. Another process's
-  // sweep takes pieces only below a newer complete snapshot: this one is then superseded
-  // and given up (its pieces deleted), not written again; pieces found missing otherwise
-  // (removed by hand, say) are written again.
+  // manifest comes last, and only once every piece is found in place. Another writer may
+  // complete a snapshot at this seq (the same state) or a later one meanwhile, and its sweep
+  // takes pieces below a later one: this one is then superseded and given up at its next
+  // commit (superseded_pieces), not written again. Pieces found missing otherwise (removed
+  // by hand, say) are written again. Two writers storing the same seq at once put the same
+  // bytes under the same keys: whichever checks first writes the manifest.
   const EncodedSnapshot& e = *unstored_snapshot;
   std::uint64_t seq = e.written.seq;
   std::size_t piece = std::max<std::size_t>(snapshot_piece_bytes, 1);
@@ -165,31 +167,30 @@ bool Engine::Impl::store_unstored_snapshot(const std::atomic<bool>& stop) {
   auto pieces = static_cast<std::uint32_t>(count);
   auto bytes_of = [&](std::uint32_t i) { return std::string_view(e.bytes).substr(std::size_t{i} * piece, piece); };
   constexpr int kAttemptsMax = 3;
+  bool superseded = false;
   for (int attempt = 0;; ++attempt) {
     for (std::uint32_t i = unstored_pieces; i < pieces; ++i) {
       bool stored = commit_for_snapshot(stop, [&](lmdb::Txn& txn) {
-        if (i == 0) drop_pieces_of(txn, dbis, seq, 0);  // of an earlier attempt at this seq
-        txn.put(dbis.snapshots, snapshot_piece_key(seq, i), bytes_of(i));
+        superseded = superseded_pieces(txn, dbis, seq);
+        if (!superseded) txn.put(dbis.snapshots, snapshot_piece_key(seq, i), bytes_of(i));
       });
       if (!stored) return false;
+      if (superseded) return true;
       unstored_pieces = i + 1;
       if (snapshot_piece_stored) snapshot_piece_stored(i);
     }
     bool complete = true;
-    bool superseded = false;
     bool committed = commit_for_snapshot(stop, [&](lmdb::Txn& txn) {
+      superseded = superseded_pieces(txn, dbis, seq);
+      if (superseded) return;
       for (std::uint32_t i = 0; i < pieces && complete; ++i) {
         std::string_view stored;
         // Sizes only: comparing every byte would read the whole value under the slot, and
         // the value's checksum is checked whenever it is loaded.
         complete = txn.get(dbis.snapshots, snapshot_piece_key(seq, i), stored) && stored.size() == bytes_of(i).size();
       }
-      if (!complete) {
-        std::vector<std::uint64_t> seqs = snapshot_seqs(txn, dbis);
-        superseded = !seqs.empty() && seqs.back() > seq;
-        if (superseded) drop_pieces_of(txn, dbis, seq, 0);
-        return;
-      }
+      if (!complete) return;
+      drop_pieces_of(txn, dbis, seq, pieces);  // beyond its count: an earlier attempt's, cut smaller
       txn.put(dbis.snapshots, be64(seq), snapshot_manifest(e.bytes.size(), pieces));
       drop_unfinished_pieces(txn, dbis);
       prune_snapshots(txn, dbis, options.snapshots_kept);

@@ -40,6 +40,7 @@ class PartsSource : public std::streambuf {
   // in it, else a copy into `scratch` (a row cut by a piece boundary), valid until
   // `scratch` is next used. Throws when fewer are left.
   std::string_view take(std::uint64_t n, std::string& scratch) {
+    if (gptr() == egptr() && n > 0) underflow();  // a row that starts a range: a view into it
     auto here = static_cast<std::uint64_t>(egptr() - gptr());
     if (n <= here) {
       std::string_view out(gptr(), static_cast<std::size_t>(n));
@@ -622,6 +623,15 @@ std::size_t drop_unfinished_pieces(lmdb::Txn& txn, const Dbis& dbis) {
   }
   for (const auto& key : doomed) txn.del(dbis.snapshots, key);
   return doomed.size();
+}
+
+bool superseded_pieces(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq) {
+  std::vector<std::uint64_t> seqs = snapshot_seqs(txn, dbis);
+  if (seqs.empty() || seqs.back() < seq) return false;
+  std::string_view row;
+  bool manifest_here = txn.get(dbis.snapshots, be64(seq), row) && parse_manifest(row);
+  if (!manifest_here) drop_pieces_of(txn, dbis, seq, 0);
+  return true;
 }
 
 std::size_t drop_pieces_of(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, std::uint32_t from) {

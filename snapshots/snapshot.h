@@ -112,6 +112,11 @@ std::string snapshot_manifest(std::uint64_t total_bytes, std::uint32_t pieces);
 // overtaken by a newer snapshot). Pieces above the newest complete snapshot may be another
 // process's snapshot being stored and are left alone. Returns how many rows it deleted.
 std::size_t drop_unfinished_pieces(lmdb::Txn& txn, const Dbis& dbis);
+// For a writer storing a snapshot at `seq` in pieces: true when it is superseded, because
+// a complete snapshot at `seq` (another writer's, of the same state) or after it exists;
+// its pieces at `seq` are then deleted in `txn`, unless a manifest at `seq` claims them
+// (the same state cut the same way: the other writer's pieces are byte for byte its own).
+bool superseded_pieces(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq);
 // Deletes the pieces of `seq` from index `from` on; returns how many.
 std::size_t drop_pieces_of(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, std::uint32_t from);
 

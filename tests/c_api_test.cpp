@@ -132,7 +132,9 @@ TEST_CASE("c api: version and options defaults", "[c_api]") {
   CHECK(o.initial_map_size_bytes == 0);
   CHECK(o.max_map_size_bytes == 0);
   CHECK(o.snapshot_every_events == 0);
-  (opsledger_options_init)(nullptr);  // no-ops, not crashes
+  CHECK(o.snapshots_kept == 0);
+  opsledger_options_init(nullptr);  // no-ops, not crashes: the macro, the 0.1 function
+  (opsledger_options_init)(nullptr);
   opsledger_options_init_sized(nullptr, sizeof(opsledger_options));
   CHECK(std::string(opsledger_last_error()).empty());
 }
@@ -165,6 +167,12 @@ TEST_CASE("c api: options init never writes past the struct its caller declared"
     CHECK(p.options.struct_size == sizeof(opsledger_options));
     CHECK(p.options.snapshot_every_events == 0);
     CHECK(untouched_from(p, sizeof(opsledger_options)));
+  }
+  SECTION("a size that ends inside a field fills the whole fields before it") {
+    std::memset(&p, kUntouched, sizeof p);
+    opsledger_options_init_sized(&p.options, OPSLEDGER_OPTIONS_SIZE_V1 + 4);
+    CHECK(p.options.struct_size == OPSLEDGER_OPTIONS_SIZE_V1);
+    CHECK(untouched_from(p, OPSLEDGER_OPTIONS_SIZE_V1));
   }
   SECTION("a size below the first release's struct writes nothing") {
     std::memset(&p, kUntouched, sizeof p);

@@ -114,21 +114,23 @@ typedef struct opsledger_db opsledger_t;
  * Thread-safe. Never fails. */
 OPSLEDGER_API const char* opsledger_version(void);
 
-/* Fills the first `size` bytes of *options (at most this release's sizeof) with the
- * defaults (durable, 64 MiB initial map, no maximum, no automatic snapshots) and sets
- * struct_size to the bytes filled. Does nothing when options is NULL or size is below
+/* Fills the first `size` bytes of *options (rounded down to the end of a field, at most
+ * this release's sizeof) with the defaults (durable, 64 MiB initial map, no maximum, no
+ * automatic snapshots) and sets struct_size to the bytes filled. Does nothing when options is NULL or size is below
  * OPSLEDGER_OPTIONS_SIZE_V1. Since 0.2. Thread-safe. */
 OPSLEDGER_API void opsledger_options_init_sized(opsledger_options* options, size_t size);
 
 /* Fills *options with the defaults and sets struct_size. Through this header the name is
- * a macro passing sizeof *options to opsledger_options_init_sized, so a program built
- * against it gets every field of its own struct. The exported function of this name, for
+ * a macro passing sizeof(opsledger_options) to opsledger_options_init_sized, so a program
+ * built against it gets every field of its own struct (a pointer taken to the function, as
+ * in `&opsledger_options_init`, is the 0.1 function below: call
+ * opsledger_options_init_sized through pointers). The exported function of this name, for
  * programs built against 0.1 and for foreign function interfaces that call it by name
  * (examples/python, examples/php), fills only the first OPSLEDGER_OPTIONS_SIZE_V1 bytes:
  * it never writes past the 0.1 struct such a caller declared. Does nothing when options is
  * NULL. Thread-safe. */
 OPSLEDGER_API void opsledger_options_init(opsledger_options* options);
-#define opsledger_options_init(options) opsledger_options_init_sized((options), sizeof *(options))
+#define opsledger_options_init(options) opsledger_options_init_sized((options), sizeof(opsledger_options))
 
 /* Opens the database in directory `dir` (an LMDB environment), creating and seeding it when
  * `dir` is missing or empty. `options` may be NULL for the defaults. On success stores the
