@@ -159,7 +159,8 @@ bool read_ready(int fd, std::string& buf, int timeout_ms) {
 
 // A durable writer in a forked child with automatic snapshots every `every` events: it
 // executes commands one at a time and writes "request_id answer" per line to a pipe.
-// Meanwhile `opsledger snapshot` is started at a random moment and killed at another (both
+// Meanwhile `opsledger snapshot` (with `--keep 2` in even rounds; the writer keeps 0, 1 or 2
+// by the round) is started at a random moment and killed at another (both
 // moments counted from the writer's first answer). Both are killed with SIGKILL; returns
 // the answers the writer had written.
 std::vector<Acked> snapshotting_writer_and_kill(const std::string& dir, int round, std::uint64_t every,
@@ -174,6 +175,7 @@ std::vector<Acked> snapshotting_writer_and_kill(const std::string& dir, int roun
     dup2(devnull, 2);  // the engine warns there when a snapshot fails
     Options o;
     o.snapshot_every_events = every;
+    o.snapshots_kept = static_cast<std::uint64_t>(round % 3);  // 0 (all), 1 or 2: retention under kills too
     std::unique_ptr<Engine> e;
     if (!Engine::open(dir, o, e).is_ok()) _exit(3);
     // Snapshots are written on the engine's own thread while the writer goes on. In odd
@@ -214,7 +216,8 @@ std::vector<Acked> snapshotting_writer_and_kill(const std::string& dir, int roun
   bool snapshotter_done = false;
   for (auto now = t0; now < writer_kill_at || (snapshotter > 0 && !snapshotter_done && now < snapshot_kill_at);
        now = std::chrono::steady_clock::now()) {
-    if (snapshotter < 0 && now >= snapshot_at) snapshotter = spawn_cli({"snapshot", "--db", dir});
+    if (snapshotter < 0 && now >= snapshot_at)
+      snapshotter = round % 2 ? spawn_cli({"snapshot", "--db", dir}) : spawn_cli({"snapshot", "--db", dir, "--keep", "2"});
     if (snapshotter > 0 && !snapshotter_done && now >= snapshot_kill_at) {
       kill(snapshotter, SIGKILL);
       waitpid(snapshotter, nullptr, 0);
@@ -244,16 +247,6 @@ std::vector<Acked> snapshotting_writer_and_kill(const std::string& dir, int roun
   return acked;
 }
 
-// Keeps the newest `keep` snapshots (what an operator would do; nothing prunes them).
-void prune_snapshots(const std::string& dir, std::size_t keep) {
-  lmdb::Env env(dir, lmdb::Env::Options{});
-  lmdb::Txn txn(env, true);
-  Dbis dbis = open_dbis(txn, false);
-  auto seqs = snapshot_seqs(txn, dbis);
-  for (std::size_t i = 0; i + keep < seqs.size(); ++i) txn.del(dbis.snapshots, be64(seqs[i]));
-  txn.commit();
-}
-
 std::size_t snapshot_count(const std::string& dir) {
   lmdb::Env env(dir, lmdb::Env::Options{});
   lmdb::Txn txn(env, false);
@@ -273,7 +266,8 @@ void snapshot_crash_loop(int rounds) {
     total_acked += acked.size();
     check_after_crash(dir.path(), acked);
     CHECK(cli_verify(dir.path()) == 0);  // chain, projections and every snapshot
-    prune_snapshots(dir.path(), 2);
+    CHECK(run_cli({"snapshot", "--db", dir.path(), "--keep", "2", "--prune-only"}) == 0);  // as an operator would
+    CHECK(snapshot_count(dir.path()) <= 2);
   }
   CHECK(total_acked > 0);
   CHECK(snapshot_count(dir.path()) > 0);
