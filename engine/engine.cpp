@@ -161,6 +161,7 @@ bool Engine::Impl::store_unstored_snapshot(const std::atomic<bool>& stop) {
     return commit_for_snapshot(stop, [&](lmdb::Txn& txn) {
       put_snapshot(txn, dbis, e);
       prune_snapshots(txn, dbis, options.snapshots_kept);
+      return true;
     });
   std::size_t count = (e.bytes.size() + piece - 1) / piece;
   if (count > std::numeric_limits<std::uint32_t>::max()) throw std::runtime_error("a snapshot of too many pieces");
@@ -171,8 +172,11 @@ bool Engine::Impl::store_unstored_snapshot(const std::atomic<bool>& stop) {
   for (int attempt = 0;; ++attempt) {
     for (std::uint32_t i = unstored_pieces; i < pieces; ++i) {
       bool stored = commit_for_snapshot(stop, [&](lmdb::Txn& txn) {
-        superseded = superseded_pieces(txn, dbis, seq);
-        if (!superseded) txn.put(dbis.snapshots, snapshot_piece_key(seq, i), bytes_of(i));
+        std::size_t deleted = 0;
+        superseded = superseded_pieces(txn, dbis, seq, deleted);
+        if (superseded) return deleted > 0;
+        txn.put(dbis.snapshots, snapshot_piece_key(seq, i), bytes_of(i));
+        return true;
       });
       if (!stored) return false;
       if (superseded) return true;
@@ -181,19 +185,21 @@ bool Engine::Impl::store_unstored_snapshot(const std::atomic<bool>& stop) {
     }
     bool complete = true;
     bool committed = commit_for_snapshot(stop, [&](lmdb::Txn& txn) {
-      superseded = superseded_pieces(txn, dbis, seq);
-      if (superseded) return;
+      std::size_t deleted = 0;
+      superseded = superseded_pieces(txn, dbis, seq, deleted);
+      if (superseded) return deleted > 0;
       for (std::uint32_t i = 0; i < pieces && complete; ++i) {
         std::string_view stored;
         // Sizes only: comparing every byte would read the whole value under the slot, and
         // the value's checksum is checked whenever it is loaded.
         complete = txn.get(dbis.snapshots, snapshot_piece_key(seq, i), stored) && stored.size() == bytes_of(i).size();
       }
-      if (!complete) return;
+      if (!complete) return false;
       drop_pieces_of(txn, dbis, seq, pieces);  // beyond its count: an earlier attempt's, cut smaller
       txn.put(dbis.snapshots, be64(seq), snapshot_manifest(e.bytes.size(), pieces));
       drop_unfinished_pieces(txn, dbis);
       prune_snapshots(txn, dbis, options.snapshots_kept);
+      return true;
     });
     if (!committed) return false;
     if (complete || superseded) return true;
@@ -202,7 +208,7 @@ bool Engine::Impl::store_unstored_snapshot(const std::atomic<bool>& stop) {
   }
 }
 
-bool Engine::Impl::commit_for_snapshot(const std::atomic<bool>& stop, const std::function<void(lmdb::Txn&)>& write) {
+bool Engine::Impl::commit_for_snapshot(const std::atomic<bool>& stop, const std::function<bool(lmdb::Txn&)>& write) {
   SnapshotSlot slot(*this, stop);
   if (!slot.held()) return false;
   if (!env) throw std::runtime_error("the environment is closed after a failure; the next batch reopens it");
@@ -211,7 +217,13 @@ bool Engine::Impl::commit_for_snapshot(const std::atomic<bool>& stop, const std:
     try {
       lmdb::Txn txn(*env, true);
       std::size_t txn_id = txn.id();
-      write(txn);
+      if (!write(txn)) {
+        // Not committed: an empty commit takes no transaction id, so the id after it would
+        // be the next writer's — another process's commit, which the held rows have not
+        // seen, would then look like the engine's own next batch.
+        txn.abort();
+        return true;
+      }
       txn.commit();
       // The snapshot's commit changed no row the batch store holds: when it came right
       // after the engine's last batch, the held rows are still the database's.

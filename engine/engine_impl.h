@@ -88,8 +88,10 @@ struct Engine::Impl {
   // Set it only while the worker is idle.
   std::function<void(std::uint32_t piece)> snapshot_piece_stored;
   // One write transaction of the snapshot worker, holding the commit slot (growing the map
-  // when it fills); false when `stop` made it give up before it had the slot.
-  bool commit_for_snapshot(const std::atomic<bool>& stop, const std::function<void(lmdb::Txn&)>& write);
+  // when it fills); false when `stop` made it give up before it had the slot. `write`
+  // returns whether it changed anything: a transaction that did not is aborted, since LMDB
+  // commits nothing for it and gives its id to the next writer's commit.
+  bool commit_for_snapshot(const std::atomic<bool>& stop, const std::function<bool(lmdb::Txn&)>& write);
   // Encoded but not stored yet (and how many of its pieces are) when a pause made the
   // worker give up. The worker's only.
   std::optional<EncodedSnapshot> unstored_snapshot;

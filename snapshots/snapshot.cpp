@@ -625,12 +625,13 @@ std::size_t drop_unfinished_pieces(lmdb::Txn& txn, const Dbis& dbis) {
   return doomed.size();
 }
 
-bool superseded_pieces(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq) {
+bool superseded_pieces(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, std::size_t& deleted) {
+  deleted = 0;
   std::vector<std::uint64_t> seqs = snapshot_seqs(txn, dbis);
   if (seqs.empty() || seqs.back() < seq) return false;
   std::string_view row;
   bool manifest_here = txn.get(dbis.snapshots, be64(seq), row) && parse_manifest(row);
-  if (!manifest_here) drop_pieces_of(txn, dbis, seq, 0);
+  if (!manifest_here) deleted = drop_pieces_of(txn, dbis, seq, 0);
   return true;
 }
 

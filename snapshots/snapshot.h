@@ -116,7 +116,8 @@ std::size_t drop_unfinished_pieces(lmdb::Txn& txn, const Dbis& dbis);
 // a complete snapshot at `seq` (another writer's, of the same state) or after it exists;
 // its pieces at `seq` are then deleted in `txn`, unless a manifest at `seq` claims them
 // (the same state cut the same way: the other writer's pieces are byte for byte its own).
-bool superseded_pieces(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq);
+// `deleted` gets how many rows it deleted.
+bool superseded_pieces(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, std::size_t& deleted);
 // Deletes the pieces of `seq` from index `from` on; returns how many.
 std::size_t drop_pieces_of(lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, std::uint32_t from);
 

@@ -127,6 +127,23 @@ struct HeldSnapshot {
   }
 };
 
+// `opsledger apply --db DIR` as another process: feeds it `lines`, returns its answers once
+// it has exited.
+std::string apply_in_another_process(const std::string& dir, const std::string& lines) {
+  ApplyChild child = spawn_apply(dir);
+  REQUIRE(child.pid > 0);
+  REQUIRE(write(child.to_child, lines.data(), lines.size()) == static_cast<ssize_t>(lines.size()));
+  close(child.to_child);
+  std::string answers;
+  char chunk[65536];
+  for (ssize_t n; (n = read(child.from_child, chunk, sizeof chunk)) > 0;) answers.append(chunk, n);
+  close(child.from_child);
+  int status = 0;
+  REQUIRE(waitpid(child.pid, &status, 0) == child.pid);
+  REQUIRE(WIFEXITED(status));
+  return answers;
+}
+
 Options small_map(Options o) {
   o.initial_map_size_bytes = std::size_t{1} << 20;
   return o;
@@ -362,23 +379,13 @@ TEST_CASE("another process growing the map pauses a snapshot that reads the stat
   std::size_t map_before = impl.env->map_size();
   {
     // `opsledger apply` (a 64 MiB map) writes past this engine's 1 MiB map.
-    ApplyChild child = spawn_apply(h.db.dir());
-    REQUIRE(child.pid > 0);
     std::string lines;
     for (int i = 0; i < 600; ++i)
       lines += json::serialize(json::object{{"cmd", "register_workspace"},
                                             {"workspace_id", 5000 + i},
                                             {"name", std::string(4000, 'n')}}) +
                "\n";
-    REQUIRE(write(child.to_child, lines.data(), lines.size()) == static_cast<ssize_t>(lines.size()));
-    close(child.to_child);
-    std::string answers;
-    char chunk[65536];
-    for (ssize_t n; (n = read(child.from_child, chunk, sizeof chunk)) > 0;) answers.append(chunk, n);
-    close(child.from_child);
-    int status = 0;
-    waitpid(child.pid, &status, 0);
-    REQUIRE(WIFEXITED(status));
+    std::string answers = apply_in_another_process(h.db.dir(), lines);
     CHECK(std::count(answers.begin(), answers.end(), '\n') == 600);
     CHECK(answers.find("\"ok\":false") == std::string::npos);
   }
@@ -601,6 +608,46 @@ TEST_CASE("a snapshot another writer completes at the same seq while this one is
   // Pieces of this seq: the other writer's manifest's own (which this one's first piece,
   // the same bytes, became part of), or none beside a value.
   CHECK(piece_rows(p.db.engine()) == their_pieces);
+}
+
+TEST_CASE("a snapshot commit that writes nothing does not vouch for the held rows", "[snapshot][worker][processes]") {
+  // LMDB commits nothing for a write transaction that changed nothing, and the next
+  // writer's commit takes its id. Such a commit by the snapshot thread right after the
+  // engine's batch must not keep the batch's held rows: another process's commit that
+  // follows would take the id the engine expects of its own next batch.
+  PiecesDb p;
+  std::uint64_t crossed = 0;
+  std::atomic<bool> done{false};
+  p.impl.snapshot_piece_stored = [&](std::uint32_t piece) {  // on the worker's thread
+    if (piece != 0 || done) return;
+    done = true;
+    {
+      // Another writer completes this snapshot's seq (same state, same pieces) first...
+      lmdb::Txn txn(*p.impl.env, true);
+      EncodedSnapshot theirs = encode_committed(txn, p.impl.dbis);
+      std::uint32_t n = 0;
+      for (std::size_t at = 0; at < theirs.bytes.size(); at += 1024)
+        txn.put(p.impl.dbis.snapshots, snapshot_piece_key(theirs.written.seq, n++),
+                std::string_view(theirs.bytes).substr(at, 1024));
+      txn.put(p.impl.dbis.snapshots, be64(theirs.written.seq), snapshot_manifest(theirs.bytes.size(), n));
+      txn.commit();
+    }
+    // ... then the engine commits a batch (touching run 1), so that the snapshot's next
+    // commit, which finds itself superseded and writes nothing, comes right after it.
+    p.db.engine().execute(json::serialize(start_cmd("during", "inventory.sync")));
+  };
+  crossed = cross_next_multiple(p.db, kPiecesEvery, p.request);
+  p.db.engine().wait_for_snapshots();
+  REQUIRE(done);
+  // Another process touches run 1 (a deduped start), then the engine does.
+  std::string answer =
+      apply_in_another_process(p.db.dir(), json::serialize(start_cmd("other-process", "inventory.sync")) + "\n");
+  CAPTURE(answer);
+  REQUIRE(answer.find("\"ok\":true") != std::string::npos);
+  CHECK(p.db.send(start_cmd("after", "inventory.sync")).at("ok").as_bool());
+  // The run's touch chain names the other process's touch: the projections equal a rebuild.
+  CHECK(cli_verify(p.db.dir()) == 0);
+  CHECK(crossed > 0);
 }
 
 TEST_CASE("the sweep deletes exactly the pieces no manifest claims", "[snapshot][worker]") {
