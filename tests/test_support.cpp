@@ -110,10 +110,6 @@ std::string replay_digest(const std::string& dir, std::uint64_t until_seq) {
   return to_hex(state_digest(store));
 }
 
-}  // namespace opsledger::test
-
-namespace opsledger::test {
-
 std::vector<int> run_in_processes(int n, const std::function<int(int)>& body) {
   std::vector<pid_t> pids;
   bool forked_all = true;
