@@ -213,8 +213,16 @@ int child_rebuild_memory(const std::string& dir, std::uint64_t until_seq) {
   std::uint64_t last = replay_into(txn, src.dbis, store, 0, until_seq);
   double seconds = sw.seconds();
   std::uint64_t rows = 0;
-  for (std::size_t t = 0; t < kTableCount; ++t) rows += store.table(static_cast<Table>(t)).size();
-  emit({{"seconds", seconds}, {"events", last}, {"rows", rows}});
+  json::object tables;  // where the state's memory goes, table by table (non-empty ones)
+  for (std::size_t t = 0; t < kTableCount; ++t) {
+    auto f = store.table(static_cast<Table>(t)).footprint();
+    rows += f.rows;
+    if (f.rows == 0) continue;
+    tables[table_name(static_cast<Table>(t))] = {{"rows", f.rows},          {"row_bytes", f.row_bytes},
+                                                 {"entry_bytes", f.entry_bytes}, {"buffer_bytes", f.buffer_bytes},
+                                                 {"offset_bytes", f.offset_bytes}, {"leaves", f.leaves}};
+  }
+  emit({{"seconds", seconds}, {"events", last}, {"rows", rows}, {"tables", std::move(tables)}});
   return 0;
 }
 

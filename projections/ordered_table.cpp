@@ -14,16 +14,43 @@
 namespace opsledger {
 namespace {
 
-constexpr std::size_t kHeaderBytes = 8;  // u32 key size, u32 value size
+// An entry is its key's size and its value's size as LEB128 varints (a byte each below
+// 128, as nearly every projection row's are), then the key, then the value.
+std::size_t varint_bytes(std::size_t v) {
+  std::size_t n = 1;
+  for (; v >= 0x80; v >>= 7) ++n;
+  return n;
+}
 
-std::uint32_t read_u32(const char* p) {
-  std::uint32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
+char* put_varint(char* p, std::uint32_t v) {
+  for (; v >= 0x80; v >>= 7) *p++ = static_cast<char>(v | 0x80);
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+const char* get_varint(const char* p, std::uint32_t& v) {
+  std::uint32_t b = static_cast<unsigned char>(*p++);
+  v = b & 0x7f;
+  for (int shift = 7; b >= 0x80; shift += 7) {
+    b = static_cast<unsigned char>(*p++);
+    v |= (b & 0x7f) << shift;
+  }
+  return p;
+}
+
+struct Entry {
+  std::string_view key, value;
+  std::size_t bytes;  // header included
+};
+
+Entry read_entry(const char* p) {
+  std::uint32_t ks, vs;
+  const char* k = get_varint(get_varint(p, ks), vs);
+  return {{k, ks}, {k + ks, vs}, static_cast<std::size_t>(k - p) + ks + vs};
 }
 
 std::size_t entry_size(std::string_view key, std::string_view value) {
-  return kHeaderBytes + key.size() + value.size();
+  return varint_bytes(key.size()) + varint_bytes(value.size()) + key.size() + value.size();
 }
 
 // The shortest fence between two leaves: a key greater than `below` (the last key on the
@@ -65,9 +92,7 @@ char* OrderedTable::BlockPool::take() {
   return chunks_.back().get() + kLeafBytes * carved_++;
 }
 
-OrderedTable::Leaf::Leaf(BlockPool& p) : pool(p), data(p.take()), capacity(kLeafBytes) {
-  offsets.reserve(kLeafBytes / 32);
-}
+OrderedTable::Leaf::Leaf(BlockPool& p) : pool(p), data(p.take()), capacity(kLeafBytes) {}
 
 OrderedTable::Leaf::Leaf(const Leaf& o, BlockPool& p) : Leaf(p) {
   if (o.used > capacity) {
@@ -91,20 +116,11 @@ void OrderedTable::Leaf::release_data() noexcept {
     delete[] data;
 }
 
-std::string_view OrderedTable::Leaf::key(std::size_t i) const {
-  const char* p = data + offsets[i];
-  return {p + kHeaderBytes, read_u32(p)};
-}
+std::string_view OrderedTable::Leaf::key(std::size_t i) const { return read_entry(data + offsets[i]).key; }
 
-std::string_view OrderedTable::Leaf::value(std::size_t i) const {
-  const char* p = data + offsets[i];
-  return {p + kHeaderBytes + read_u32(p), read_u32(p + 4)};
-}
+std::string_view OrderedTable::Leaf::value(std::size_t i) const { return read_entry(data + offsets[i]).value; }
 
-std::size_t OrderedTable::Leaf::entry_bytes(std::size_t i) const {
-  const char* p = data + offsets[i];
-  return kHeaderBytes + read_u32(p) + read_u32(p + 4);
-}
+std::size_t OrderedTable::Leaf::entry_bytes(std::size_t i) const { return read_entry(data + offsets[i]).bytes; }
 
 std::size_t OrderedTable::Leaf::lower_bound(std::string_view k, bool after) const {
   std::size_t lo = 0, hi = offsets.size();
@@ -133,12 +149,9 @@ std::uint32_t OrderedTable::Leaf::write(std::string_view k, std::string_view v) 
     capacity = static_cast<std::uint32_t>(grown);
   }
   std::uint32_t offset = used;
-  auto ks = static_cast<std::uint32_t>(k.size()), vs = static_cast<std::uint32_t>(v.size());
-  char* p = data + used;
-  std::memcpy(p, &ks, 4);
-  std::memcpy(p + 4, &vs, 4);
-  if (!k.empty()) std::memcpy(p + kHeaderBytes, k.data(), k.size());
-  if (!v.empty()) std::memcpy(p + kHeaderBytes + k.size(), v.data(), v.size());
+  char* p = put_varint(put_varint(data + used, static_cast<std::uint32_t>(k.size())), static_cast<std::uint32_t>(v.size()));
+  if (!k.empty()) std::memcpy(p, k.data(), k.size());
+  if (!v.empty()) std::memcpy(p + k.size(), v.data(), v.size());
   used += static_cast<std::uint32_t>(size);
   live += size;
   return offset;
@@ -180,6 +193,18 @@ void OrderedTable::Leaf::move_tail(std::size_t from, Leaf& into) {
     into.offsets.push_back(into.write(key(i), value(i)));
   }
   offsets.resize(from);
+}
+
+void OrderedTable::Leaf::take_tail_of(const Leaf& o, std::size_t from, std::size_t room, std::string& scratch) {
+  if (used + o.entries_bytes(from, o.count()) + room > capacity) keep_only(0, count(), scratch);
+  offsets.insert(offsets.begin(), o.count() - from, 0);
+  for (std::size_t i = from; i < o.count(); ++i) offsets[i - from] = write(o.key(i), o.value(i));
+}
+
+std::size_t OrderedTable::Leaf::entries_bytes(std::size_t from, std::size_t to) const {
+  std::size_t bytes = 0;
+  for (std::size_t i = from; i < to; ++i) bytes += entry_bytes(i);
+  return bytes;
 }
 
 OrderedTable::OrderedTable(const OrderedTable& o) : size_(o.size_) {
@@ -241,17 +266,28 @@ std::pair<OrderedTable::Leaves::iterator, std::size_t> OrderedTable::make_room(L
   Leaf& leaf = *it->second;
   std::size_t n = leaf.count();
   std::size_t garbage = leaf.used - leaf.live;
-  // Compacting pays when it frees a good part of the leaf; a leaf with no rows is only
-  // garbage, and a row too large for any leaf goes into an empty one alone.
-  if (n == 0 || (garbage >= kLeafBytes / 4 && leaf.live + bytes <= kLeafBytes)) {
+  // Compacting comes first whenever it makes room: it costs a copy of one leaf, as a
+  // split does, and leaves no half-empty leaf behind. A leaf with no rows is only garbage,
+  // and a row too large for any leaf goes into an empty one alone.
+  if (n == 0 || (garbage > 0 && leaf.live + bytes <= kLeafBytes)) {
     leaf.keep_only(0, n, scratch_);
     return {it, at};
   }
-  auto fresh = std::make_unique<Leaf>(*pool_);
+  auto fresh = [&] { return std::make_unique<Leaf>(*pool_); };
+  bool last = std::next(it) == leaves_.end();
+  if (at == n && last) {
+    // After every key of the table: a new leaf of its own, so a table written in key order
+    // fills its leaves. The full one's offsets will not grow again for a while: their
+    // spare capacity goes back.
+    leaf.offsets.shrink_to_fit();
+    auto next = leaves_.emplace_hint(leaves_.end(), separator(leaf.key(n - 1), k), fresh());
+    return {next, 0};
+  }
+  if (auto lent = lend_rows(it, at, k, bytes)) return *lent;
   if (at == n) {
-    // After every key of the leaf (and before the next fence): a new leaf of its own, so a
-    // table written in key order fills its leaves.
-    auto next = leaves_.emplace_hint(std::next(it), separator(leaf.key(n - 1), k), std::move(fresh));
+    // After every key of the leaf, before the next fence, and no neighbour has room: a new
+    // leaf for this gap, which keys written in order into it fill.
+    auto next = leaves_.emplace_hint(std::next(it), separator(leaf.key(n - 1), k), fresh());
     return {next, 0};
   }
   // Split in the middle: [0, mid) stay, [mid, n) move to a new leaf fenced between key(mid
@@ -263,11 +299,85 @@ std::pair<OrderedTable::Leaves::iterator, std::size_t> OrderedTable::make_room(L
   std::size_t mid = n / 2;
   std::string fence = mid == 0 ? std::string(leaf.key(0)) : separator(leaf.key(mid - 1), leaf.key(mid));
   bool goes_right = at > mid || (at == mid && std::string_view(fence) <= k);
-  leaf.move_tail(mid, *fresh);
-  auto right = leaves_.emplace_hint(std::next(it), std::move(fence), std::move(fresh));
+  auto right_leaf = fresh();
+  leaf.move_tail(mid, *right_leaf);
+  auto right = leaves_.emplace_hint(std::next(it), std::move(fence), std::move(right_leaf));
   if (goes_right) return {right, at - mid};
   leaf.keep_only(0, mid, scratch_);
   return {it, at};
+}
+
+// Rows written in key order and then rewritten larger — a run's record as the run goes
+// from queued to running to an outcome — fill a leaf by appends and then overflow it. A
+// split there leaves two half-empty leaves that the rows, soon final, never fill again
+// (the runs table stood at 54% of its buffers), so the full leaf first lends rows to a
+// neighbour. Its first rows go to the leaf before, which holds older rows, done growing
+// in that pattern: as many as fit there. Else its last rows go to the leaf after, which
+// holds newer rows, still growing: while it stays under 15/16 full and holds no more than
+// the full leaf keeps. The rows are taken in the order they will have with the new row
+// among them (at `at`), so the new row may go to the neighbour too; the full leaf keeps
+// one row at least, and the fence between the two moves.
+std::optional<std::pair<OrderedTable::Leaves::iterator, std::size_t>> OrderedTable::lend_rows(Leaves::iterator it,
+                                                                                            std::size_t at,
+                                                                                            std::string_view k,
+                                                                                            std::size_t bytes) {
+  Leaf& leaf = *it->second;
+  std::size_t n = leaf.count();
+  // The leaf's rows with the new one at `at`: n + 1 of them.
+  auto key_of = [&](std::size_t j) { return j < at ? leaf.key(j) : j == at ? k : leaf.key(j - 1); };
+  auto bytes_of = [&](std::size_t j) { return j < at ? leaf.entry_bytes(j) : j == at ? bytes : leaf.entry_bytes(j - 1); };
+  std::size_t total = leaf.live + bytes;
+  if (it != leaves_.begin()) {
+    auto prev = std::prev(it);
+    Leaf& before = *prev->second;
+    std::size_t given = before.live, kept = total, s = 0;  // rows [0, s) go before
+    for (; s < n; ++s) {
+      std::size_t e = bytes_of(s);
+      if (given + e > kLeafBytes) break;
+      given += e;
+      kept -= e;
+    }
+    if (s > 0 && kept <= kLeafBytes) {
+      std::string fence = separator(key_of(s - 1), key_of(s));
+      if (before.used + (given - before.live) > before.capacity) before.keep_only(0, before.count(), scratch_);
+      std::size_t rows = s > at ? s - 1 : s;  // of the leaf's own
+      std::size_t new_at = before.count() + at;
+      for (std::size_t i = 0; i < rows; ++i) before.offsets.push_back(before.write(leaf.key(i), leaf.value(i)));
+      leaf.keep_only(rows, n, scratch_);
+      auto moved = refence(it, std::move(fence));
+      if (s > at) return std::pair{prev, new_at};
+      return std::pair{moved, at - s};
+    }
+  }
+  auto next = std::next(it);
+  if (next != leaves_.end()) {
+    Leaf& after = *next->second;
+    constexpr std::size_t kNeighbourBytes = kLeafBytes * 15 / 16;
+    std::size_t given = after.live, kept = total, s = n + 1;  // rows [s, n] go after
+    for (; s > 1; --s) {
+      std::size_t e = bytes_of(s - 1);
+      if (given + e > kNeighbourBytes || given + e > kept - e) break;
+      given += e;
+      kept -= e;
+    }
+    if (s <= n && kept <= kLeafBytes) {
+      std::string fence = separator(key_of(s - 1), key_of(s));
+      std::size_t from = s > at ? s - 1 : s;  // the leaf's own rows [from, n) go
+      after.take_tail_of(leaf, from, s <= at ? bytes : 0, scratch_);
+      leaf.keep_only(0, from, scratch_);
+      auto moved = refence(next, std::move(fence));
+      if (s <= at) return std::pair{moved, at - s};
+      return std::pair{it, at};
+    }
+  }
+  return std::nullopt;
+}
+
+OrderedTable::Leaves::iterator OrderedTable::refence(Leaves::iterator it, std::string fence) {
+  auto hint = std::next(it);
+  auto node = leaves_.extract(it);
+  node.key() = std::move(fence);
+  return leaves_.insert(hint, std::move(node));
 }
 
 void OrderedTable::put(std::string_view k, std::string_view v) {
@@ -385,6 +495,19 @@ std::string OrderedTable::layout_fault() const {
   }
   if (rows != size_) return "size miscounted";
   return {};
+}
+
+OrderedTable::Footprint OrderedTable::footprint() const {
+  Footprint f;
+  f.rows = size_;
+  f.leaves = leaves_.size();
+  for (const auto& [fence, leaf] : leaves_) {
+    for (std::size_t i = 0; i < leaf->count(); ++i) f.row_bytes += leaf->key(i).size() + leaf->value(i).size();
+    f.entry_bytes += leaf->live;
+    f.buffer_bytes += leaf->capacity;
+    f.offset_bytes += leaf->offsets.capacity() * sizeof(std::uint32_t);
+  }
+  return f;
 }
 
 bool OrderedTable::operator==(const OrderedTable& o) const {

@@ -2,20 +2,21 @@
 // compact for replays of long logs.
 //
 // Rows live packed in leaves of about kLeafBytes, each leaf one byte buffer of entries
-// (u32 key size, u32 value size, key, value; unaligned, native order — never persisted)
-// and one array of entry offsets in key order. A red-black tree maps each leaf's fence —
-// a key no greater than any key the leaf holds and greater than every key of the leaf
-// before it; the first leaf's fence is "" — to the leaf. A lookup is a search of that
-// tree, about a hundredth the size of a tree of rows, then a binary search in one leaf.
+// (key size and value size as LEB128 varints — a byte each for nearly every row — then
+// key and value; never persisted) and one array of u32 entry offsets in key order. A
+// red-black tree maps each leaf's fence — a key no greater than any key the leaf holds and
+// greater than every key of the leaf before it; the first leaf's fence is "" — to the leaf.
+// A lookup is a search of that tree, about a hundredth the size of a tree of rows, then a
+// binary search in one leaf.
 //
-// A row costs its key and value plus 12 bytes (a std::map<std::string, std::string> node
-// costs ~100 bytes and up to two heap blocks more). Appending at the end of the table
+// A row costs its key and value plus about 6 bytes (a std::map<std::string, std::string>
+// node costs ~100 bytes and up to two heap blocks more). Appending at the end of the table
 // (keys that start with a seq or a new id) starts a new leaf when the last one is full, so
-// such tables fill their leaves; elsewhere a full leaf splits in two. A rewritten value
-// of another size is appended to its leaf's buffer and the old bytes become garbage,
-// reclaimed when the leaf is compacted (garbage over half the buffer) or split. Leaves
-// that fall under a quarter full are merged with the next when both fit in one; empty
-// leaves are dropped.
+// such tables fill their leaves. A rewritten value of another size is appended to its
+// leaf's buffer and the old bytes become garbage. A leaf out of room is compacted when
+// that makes room, else lends rows to a neighbour with room (make_room, lend_rows), else
+// splits in two. Leaves that fall under a quarter full are merged with the next when both
+// fit in three quarters of one; empty leaves are dropped.
 //
 // Leaf buffers are blocks of kLeafBytes carved from chunks of a table's own pool and reused
 // when a leaf goes (a buffer grows past kLeafBytes only for a row larger than a leaf, and
@@ -75,6 +76,17 @@ class OrderedTable {
   void for_each(Visit&& visit) const;
 
   bool operator==(const OrderedTable& o) const;
+
+  // Where the table's memory goes, for the benchmarks' breakdown (docs/benchmarks.md).
+  struct Footprint {
+    std::size_t rows = 0;
+    std::size_t row_bytes = 0;     // keys and values
+    std::size_t entry_bytes = 0;   // the live entries, their size headers included
+    std::size_t buffer_bytes = 0;  // the leaves' buffers: entries, garbage and free room
+    std::size_t offset_bytes = 0;  // the leaves' offset arrays, as allocated
+    std::size_t leaves = 0;
+  };
+  Footprint footprint() const;
 
   // For tests: "" when the layout holds — fences ascending, the first "", each leaf's keys
   // ascending, at or above its fence and below the next, no empty leaf but the first, the
@@ -137,6 +149,12 @@ class OrderedTable {
     // Moves the entries [from, count()) into `into` (appended there, in order); their
     // bytes here become garbage.
     void move_tail(std::size_t from, Leaf& into);
+    // Copies the entries [from, count()) of `o`, whose keys all sort before this leaf's,
+    // in front of this leaf's entries; compacts first when they and `room` bytes more do
+    // not fit after `used`.
+    void take_tail_of(const Leaf& o, std::size_t from, std::size_t room, std::string& scratch);
+    // The bytes of the entries [from, to).
+    std::size_t entries_bytes(std::size_t from, std::size_t to) const;
   };
   using Leaves = std::map<std::string, std::unique_ptr<Leaf>, std::less<>>;
 
@@ -147,6 +165,12 @@ class OrderedTable {
   // is full: compacts it, or splits it; returns the leaf and index to insert at.
   std::pair<Leaves::iterator, std::size_t> make_room(Leaves::iterator it, std::size_t at, std::string_view key,
                                                      std::size_t bytes);
+  // make_room's first resort after compacting: moves rows from the full leaf to a
+  // neighbour with room, when that leaves room in both; nullopt when no neighbour can.
+  std::optional<std::pair<Leaves::iterator, std::size_t>> lend_rows(Leaves::iterator it, std::size_t at,
+                                                                    std::string_view key, std::size_t bytes);
+  // Gives `it`'s leaf a new fence; returns its new iterator.
+  Leaves::iterator refence(Leaves::iterator it, std::string fence);
   void after_removal(Leaves::iterator it);
 
   // Declared before the leaves, which give their blocks back when destroyed; held by pointer
