@@ -14,8 +14,9 @@
 namespace opsledger {
 namespace {
 
-// An entry is its key's size and its value's size as LEB128 varints (a byte each below
-// 128, as nearly every projection row's are), then the key, then the value.
+// An entry is its key's size and its value's size as LEB128 varints (a byte below 128, two
+// below 16,384: a projection row's key takes one, its value one or two), then the key,
+// then the value.
 std::size_t varint_bytes(std::size_t v) {
   std::size_t n = 1;
   for (; v >= 0x80; v >>= 7) ++n;
@@ -168,7 +169,11 @@ void OrderedTable::Leaf::remove(std::size_t at) {
 }
 
 void OrderedTable::Leaf::keep_only(std::size_t from, std::size_t to, std::string& scratch) {
+  // Everything that can throw comes before the first change.
+  std::size_t bytes = entries_bytes(from, to);
   scratch.clear();
+  scratch.reserve(bytes);
+  char* block = capacity > kLeafBytes && bytes <= kLeafBytes ? pool.take() : nullptr;  // back from the heap
   for (std::size_t i = from; i < to; ++i) {
     std::size_t size = entry_bytes(i);
     std::uint32_t offset = offsets[i];
@@ -176,8 +181,7 @@ void OrderedTable::Leaf::keep_only(std::size_t from, std::size_t to, std::string
     scratch.append(data + offset, size);
   }
   offsets.resize(to - from);
-  if (capacity > kLeafBytes && scratch.size() <= kLeafBytes) {  // back from the heap to a pool block
-    char* block = pool.take();
+  if (block) {
     release_data();
     data = block;
     capacity = kLeafBytes;
@@ -188,6 +192,7 @@ void OrderedTable::Leaf::keep_only(std::size_t from, std::size_t to, std::string
 }
 
 void OrderedTable::Leaf::move_tail(std::size_t from, Leaf& into) {
+  into.offsets.reserve(into.count() + count() - from);
   for (std::size_t i = from; i < count(); ++i) {
     live -= entry_bytes(i);
     into.offsets.push_back(into.write(key(i), value(i)));
@@ -266,10 +271,15 @@ std::pair<OrderedTable::Leaves::iterator, std::size_t> OrderedTable::make_room(L
   Leaf& leaf = *it->second;
   std::size_t n = leaf.count();
   std::size_t garbage = leaf.used - leaf.live;
-  // Compacting comes first whenever it makes room: it costs a copy of one leaf, as a
-  // split does, and leaves no half-empty leaf behind. A leaf with no rows is only garbage,
-  // and a row too large for any leaf goes into an empty one alone.
-  if (n == 0 || (garbage > 0 && leaf.live + bytes <= kLeafBytes)) {
+  // Compacting comes first when it makes room: it costs a copy of one leaf, as a split
+  // does, and leaves no half-empty leaf behind. So that it costs a leaf's copy per 256
+  // bytes rewritten at most (a row rewritten in turns one byte longer and shorter in a
+  // full leaf would otherwise cost a copy per put), it must reclaim a sixteenth of the
+  // leaf or leave a sixteenth free. A leaf with no rows is only garbage, and a row too
+  // large for any leaf goes into an empty one alone.
+  constexpr std::size_t kSixteenth = kLeafBytes / 16;
+  bool fits = leaf.live + bytes <= kLeafBytes;
+  if (n == 0 || (fits && (garbage >= kSixteenth || leaf.live + bytes + kSixteenth <= kLeafBytes))) {
     leaf.keep_only(0, n, scratch_);
     return {it, at};
   }
@@ -342,6 +352,7 @@ std::optional<std::pair<OrderedTable::Leaves::iterator, std::size_t>> OrderedTab
       if (before.used + (given - before.live) > before.capacity) before.keep_only(0, before.count(), scratch_);
       std::size_t rows = s > at ? s - 1 : s;  // of the leaf's own
       std::size_t new_at = before.count() + at;
+      before.offsets.reserve(before.count() + rows + 1);  // (the new row may go there too)
       for (std::size_t i = 0; i < rows; ++i) before.offsets.push_back(before.write(leaf.key(i), leaf.value(i)));
       leaf.keep_only(rows, n, scratch_);
       auto moved = refence(it, std::move(fence));

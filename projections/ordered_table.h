@@ -2,14 +2,14 @@
 // compact for replays of long logs.
 //
 // Rows live packed in leaves of about kLeafBytes, each leaf one byte buffer of entries
-// (key size and value size as LEB128 varints — a byte each for nearly every row — then
-// key and value; never persisted) and one array of u32 entry offsets in key order. A
+// (key size and value size as LEB128 varints — three bytes in all for nearly every row —
+// then key and value; never persisted) and one array of u32 entry offsets in key order. A
 // red-black tree maps each leaf's fence — a key no greater than any key the leaf holds and
 // greater than every key of the leaf before it; the first leaf's fence is "" — to the leaf.
 // A lookup is a search of that tree, about a hundredth the size of a tree of rows, then a
 // binary search in one leaf.
 //
-// A row costs its key and value plus about 6 bytes (a std::map<std::string, std::string>
+// A row costs its key and value plus about 7 bytes (a std::map<std::string, std::string>
 // node costs ~100 bytes and up to two heap blocks more). Appending at the end of the table
 // (keys that start with a seq or a new id) starts a new leaf when the last one is full, so
 // such tables fill their leaves. A rewritten value of another size is appended to its
@@ -56,8 +56,9 @@ class OrderedTable {
   std::optional<std::string_view> find(std::string_view key) const;
   // Inserts or replaces. Keys and values must each be under 4 GiB, and must not view this
   // table's own bytes (a leaf may move before they are copied; MemoryStore only ever
-  // passes copies). A put that throws (out of memory, a row of 4 GiB) may have lost the
-  // row it was replacing: callers drop a table after an exception, as every replay does.
+  // passes copies). A put that throws (out of memory, a row of 4 GiB) may leave the table
+  // unsound — the row it was replacing lost, rows it was moving between leaves held twice:
+  // callers drop a table after an exception, as every replay does.
   void put(std::string_view key, std::string_view value);
   // Inserts `key`, which must be greater than every key held; false (nothing changed)
   // when it is not.
@@ -77,7 +78,8 @@ class OrderedTable {
 
   bool operator==(const OrderedTable& o) const;
 
-  // Where the table's memory goes, for the benchmarks' breakdown (docs/benchmarks.md).
+  // Where the leaves' memory goes, for the benchmarks' breakdown (docs/benchmarks.md):
+  // not counted are the pool's free and uncarved blocks, the fence tree's nodes and fences.
   struct Footprint {
     std::size_t rows = 0;
     std::size_t row_bytes = 0;     // keys and values
@@ -162,11 +164,13 @@ class OrderedTable {
   Leaves::const_iterator leaf_for(std::string_view key) const;
   Leaves::iterator leaf_for(std::string_view key);
   // Makes room for an entry of `bytes` to be inserted at index `at` of `it`'s leaf, which
-  // is full: compacts it, or splits it; returns the leaf and index to insert at.
+  // is full: compacts it, lends rows to a neighbour, starts a new leaf or splits it;
+  // returns the leaf and index to insert at, which has room for the entry.
   std::pair<Leaves::iterator, std::size_t> make_room(Leaves::iterator it, std::size_t at, std::string_view key,
                                                      std::size_t bytes);
-  // make_room's first resort after compacting: moves rows from the full leaf to a
-  // neighbour with room, when that leaves room in both; nullopt when no neighbour can.
+  // make_room's resort after compacting: moves rows from the full leaf to a neighbour
+  // that can take them (the leaf before up to full, the leaf after up to 15/16) when that
+  // leaves room for the entry; nullopt, with nothing changed, when neither can.
   std::optional<std::pair<Leaves::iterator, std::size_t>> lend_rows(Leaves::iterator it, std::size_t at,
                                                                     std::string_view key, std::size_t bytes);
   // Gives `it`'s leaf a new fence; returns its new iterator.
