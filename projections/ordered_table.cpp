@@ -150,7 +150,8 @@ std::uint32_t OrderedTable::Leaf::write(std::string_view k, std::string_view v) 
     capacity = static_cast<std::uint32_t>(grown);
   }
   std::uint32_t offset = used;
-  char* p = put_varint(put_varint(data + used, static_cast<std::uint32_t>(k.size())), static_cast<std::uint32_t>(v.size()));
+  char* p = put_varint(data + used, static_cast<std::uint32_t>(k.size()));
+  p = put_varint(p, static_cast<std::uint32_t>(v.size()));
   if (!k.empty()) std::memcpy(p, k.data(), k.size());
   if (!v.empty()) std::memcpy(p + k.size(), v.data(), v.size());
   used += static_cast<std::uint32_t>(size);
@@ -335,7 +336,9 @@ std::optional<std::pair<OrderedTable::Leaves::iterator, std::size_t>> OrderedTab
   std::size_t n = leaf.count();
   // The leaf's rows with the new one at `at`: n + 1 of them.
   auto key_of = [&](std::size_t j) { return j < at ? leaf.key(j) : j == at ? k : leaf.key(j - 1); };
-  auto bytes_of = [&](std::size_t j) { return j < at ? leaf.entry_bytes(j) : j == at ? bytes : leaf.entry_bytes(j - 1); };
+  auto bytes_of = [&](std::size_t j) {
+    return j < at ? leaf.entry_bytes(j) : j == at ? bytes : leaf.entry_bytes(j - 1);
+  };
   std::size_t total = leaf.live + bytes;
   if (it != leaves_.begin()) {
     auto prev = std::prev(it);
