@@ -171,10 +171,10 @@ void OrderedTable::Leaf::remove(std::size_t at) {
 
 void OrderedTable::Leaf::keep_only(std::size_t from, std::size_t to, std::string& scratch) {
   // Everything that can throw comes before the first change.
-  std::size_t bytes = entries_bytes(from, to);
   scratch.clear();
-  scratch.reserve(bytes);
-  char* block = capacity > kLeafBytes && bytes <= kLeafBytes ? pool.take() : nullptr;  // back from the heap
+  scratch.reserve(used);
+  char* block = nullptr;
+  if (capacity > kLeafBytes && entries_bytes(from, to) <= kLeafBytes) block = pool.take();  // back from the heap
   for (std::size_t i = from; i < to; ++i) {
     std::size_t size = entry_bytes(i);
     std::uint32_t offset = offsets[i];
@@ -201,8 +201,8 @@ void OrderedTable::Leaf::move_tail(std::size_t from, Leaf& into) {
   offsets.resize(from);
 }
 
-void OrderedTable::Leaf::take_tail_of(const Leaf& o, std::size_t from, std::size_t room, std::string& scratch) {
-  if (used + o.entries_bytes(from, o.count()) + room > capacity) keep_only(0, count(), scratch);
+void OrderedTable::Leaf::take_tail_of(const Leaf& o, std::size_t from, std::size_t bytes, std::string& scratch) {
+  if (used + bytes > capacity) keep_only(0, count(), scratch);
   offsets.insert(offsets.begin(), o.count() - from, 0);
   for (std::size_t i = from; i < o.count(); ++i) offsets[i - from] = write(o.key(i), o.value(i));
 }
@@ -321,7 +321,7 @@ std::pair<OrderedTable::Leaves::iterator, std::size_t> OrderedTable::make_room(L
 // Rows written in key order and then rewritten larger — a run's record as the run goes
 // from queued to running to an outcome — fill a leaf by appends and then overflow it. A
 // split there leaves two half-empty leaves that the rows, soon final, never fill again
-// (the runs table stood at 54% of its buffers), so the full leaf first lends rows to a
+// (the runs table's rows filled about half of its buffers), so the full leaf first lends rows to a
 // neighbour. Its first rows go to the leaf before, which holds older rows, done growing
 // in that pattern: as many as fit there. Else its last rows go to the leaf after, which
 // holds newer rows, still growing: while it stays under 15/16 full and holds no more than
@@ -377,7 +377,7 @@ std::optional<std::pair<OrderedTable::Leaves::iterator, std::size_t>> OrderedTab
     if (s <= n && kept <= kLeafBytes) {
       std::string fence = separator(key_of(s - 1), key_of(s));
       std::size_t from = s > at ? s - 1 : s;  // the leaf's own rows [from, n) go
-      after.take_tail_of(leaf, from, s <= at ? bytes : 0, scratch_);
+      after.take_tail_of(leaf, from, given - after.live, scratch_);
       leaf.keep_only(0, from, scratch_);
       auto moved = refence(next, std::move(fence));
       if (s <= at) return std::pair{moved, at - s};

@@ -152,9 +152,9 @@ class OrderedTable {
     // bytes here become garbage.
     void move_tail(std::size_t from, Leaf& into);
     // Copies the entries [from, count()) of `o`, whose keys all sort before this leaf's,
-    // in front of this leaf's entries; compacts first when they and `room` bytes more do
-    // not fit after `used`.
-    void take_tail_of(const Leaf& o, std::size_t from, std::size_t room, std::string& scratch);
+    // in front of this leaf's entries; compacts first when `bytes` (those entries' and any
+    // to be inserted after) do not fit after `used`.
+    void take_tail_of(const Leaf& o, std::size_t from, std::size_t bytes, std::string& scratch);
     // The bytes of the entries [from, to).
     std::size_t entries_bytes(std::size_t from, std::size_t to) const;
   };
