@@ -194,17 +194,18 @@ class MixGenerator {
 // Generates (or reuses, with --keep DIR) a log of at least `events` events in `dir`.
 void generate_log(const std::string& dir, std::uint64_t events) {
   std::string marker = dir + "/opsledger-bench-complete";
-  if (fs::exists(marker)) {
-    progress("W3: reusing the generated log in %s", dir.c_str());
-    return;
-  }
+  bool reuse = fs::exists(marker);
+  if (reuse) progress("W3: reusing the generated log in %s (opened once, untimed)", dir.c_str());
   fs::create_directories(dir);
   Options o;
   o.durability = Durability::nosync;
   o.initial_map_size_bytes = kBenchMapBytes;
   std::unique_ptr<Engine> engine;
+  // A log kept by an earlier build may hold projections of an older layout: this open
+  // rebuilds them (engine/projection_layout.h) before anything is timed.
   Status s = Engine::open(dir, o, engine);
   if (!s) throw std::runtime_error("Engine::open " + dir + ": " + s.message());
+  if (reuse) return;
   MixGenerator gen;
   apply_all_ok(*engine, gen.setup());
   Stopwatch sw;
@@ -404,7 +405,7 @@ Section run_w3_w4(const RunConfig& cfg, Section& w4) {
   Stopwatch gen;
   generate_log(dir, events);
   char took[96];
-  std::snprintf(took, sizeof took, "Generating the log took %.1f s (about 0 when reused with --keep).", gen.seconds());
+  std::snprintf(took, sizeof took, "Generating the log took %.1f s (when reused with --keep: opening it once).", gen.seconds());
   s.notes.push_back(took);
 
   if (cfg.wants("W3")) measure_rebuilds(cfg, dir, events, s);

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
+#include <string>
 
 #include "engine/projection_layout.h"
 
@@ -20,10 +21,11 @@ OpenDb open_existing(const std::string& dir, std::string& error) {
   try {
     db.env = std::make_unique<lmdb::Env>(dir, lmdb::Env::Options{});
     lmdb::Txn txn(*db.env, false);
-    if (has_layout1_projections(txn))
-      throw std::runtime_error(
-          "its projections are of layout 1, written by an earlier build; open it once with the engine "
-          "(opsledger apply --db DIR < /dev/null) to rebuild them from the log");
+    if (unsigned layout = projection_layout(txn); layout != kProjectionLayout)
+      throw std::runtime_error("its projections are of layout " + std::to_string(layout) + ", not this build's " +
+                               std::to_string(kProjectionLayout) +
+                               "; open it once with the engine (opsledger apply --db DIR < /dev/null) to rebuild "
+                               "them from the log");
     db.dbis = open_dbis(txn, false);
     txn.commit();  // keeps the database handles open for the environment
   } catch (const std::exception& e) {

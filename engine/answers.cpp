@@ -124,13 +124,15 @@ std::optional<Answer> CommandContext::replay() {
   if (request_id_.empty()) return std::nullopt;
   std::string rec;
   if (!store_.get(Table::requests, request_id_, rec)) return std::nullopt;
-  if (rec.size() != 8 + 32) throw DecodeError("malformed request record");
-  if (rec.substr(8) != request_digest_)
-    return Answer::error("request_id_reused", "request_id was already used by a different command", "request_id");
+  if (rec.size() != 8) throw DecodeError("malformed request record");
   std::uint64_t seq = get_be64(rec);
   auto bytes = read_event(txn_, dbis_.events, seq);
   if (!bytes) throw DecodeError("request record names a missing event");
+  // The recorded event's envelope carries the digest of the body it was recorded for.
   auto env = decode_envelope(*bytes);
+  if (env.request_id != request_id_) throw DecodeError("request record names an event of another request");
+  if (env.request_digest != request_digest_)
+    return Answer::error("request_id_reused", "request_id was already used by a different command", "request_id");
   return answer_for(decode_payload(env.event_type, env.schema_version, env.payload), seq);
 }
 

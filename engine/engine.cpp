@@ -447,7 +447,7 @@ Status open_environment(const std::string& dir, const Options& options, Engine::
       try {
         lmdb::Txn txn(*impl.env, true);
         impl.dbis = open_dbis(txn, true);
-        if (has_layout1_projections(txn)) upgrade_projections(txn, impl.dbis);
+        if (projection_layout(txn) != kProjectionLayout) upgrade_projections(txn, impl.dbis);
         LogAppender log(txn, impl.dbis.events);
         if (log.tail().seq == 0) {
           CommandContext ctx(txn, impl.dbis, log, impl.now());

@@ -1,9 +1,16 @@
 // Projection layouts. The projections are derived from the log, so a build that changes
-// which tables hold them rebuilds them from the log when it opens an older database.
+// how they are stored rebuilds them from the log when it opens an older database.
 //
 //   layout 1  runs' history in `p.run_history` (run + seq -> "")
 //   layout 2  runs' history as touch chains: `p.run_touches` and `p.run_last_touch`
-//             (projections/run_touches.h); this build
+//             (projections/run_touches.h); `requests` rows hold the seq and the digest of
+//             the request's body (40 bytes)
+//   layout 3  `requests` rows hold the seq alone: the digest is read from the recorded
+//             event's envelope when the request_id comes again; this build
+//
+// From layout 3 on, the number is recorded in the LMDB database `layout` (key
+// "projections", decimal ASCII). Layouts 1 and 2 recorded nothing: 1 is told by its
+// `p.run_history` table, 2 by the missing record.
 #pragma once
 
 #include "engine/lmdb.h"
@@ -11,12 +18,15 @@
 
 namespace opsledger {
 
-// Whether the database seen by `txn` holds projections of layout 1.
-bool has_layout1_projections(lmdb::Txn& txn);
+inline constexpr unsigned kProjectionLayout = 3;
 
-// In `txn` (a write transaction, `dbis` opened with create): removes the layout-1 table and
-// the snapshots (states of the old layout), then rebuilds every projection from the log.
-// Throws DecodeError when the log does not replay.
+// The layout of the projections in the database seen by `txn`. Throws DecodeError when the
+// recorded layout cannot be read.
+unsigned projection_layout(lmdb::Txn& txn);
+
+// In `txn` (a write transaction, `dbis` opened with create): removes the tables of older
+// layouts and the snapshots (states of the old layout), rebuilds every projection from the
+// log and records kProjectionLayout. Throws DecodeError when the log does not replay.
 void upgrade_projections(lmdb::Txn& txn, const Dbis& dbis);
 
 }  // namespace opsledger

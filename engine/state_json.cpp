@@ -40,9 +40,8 @@ json::value render_record(Table t, std::string_view k, std::string_view v) {
     case Table::meta:
       return json::object{{"key", std::string(k)}, {"value", get_be64(v)}};
     case Table::requests:
-      expect_size(v, 8 + kHashSize);
-      return json::object{{"request_id", std::string(k)}, {"seq", get_be64(v)},
-                          {"request_digest", to_hex(v.substr(8))}};
+      expect_size(v, 8);
+      return json::object{{"request_id", std::string(k)}, {"seq", get_be64(v)}};
     case Table::workspaces:
       expect_size(k, 8);
       return json::object{{"workspace_id", get_be64(k)}, {"name", std::string(v)}};

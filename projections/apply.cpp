@@ -222,11 +222,9 @@ struct Applier {
 
 void apply_event(Store& store, const EventMeta& meta, const Event& event) {
   save_u64(store, Table::meta, kMetaLastSeq, meta.seq);
-  if (!meta.request_id.empty()) {
-    std::string v = be64(meta.seq);
-    v.append(meta.request_digest);
-    store.put(Table::requests, meta.request_id, v);
-  }
+  // The body's digest is not kept here: the event at seq carries it in its envelope, read
+  // when a request_id comes again (CommandContext::replay).
+  if (!meta.request_id.empty()) store.put(Table::requests, meta.request_id, be64(meta.seq));
   std::visit(Applier{store, meta}, event);
 }
 

@@ -22,20 +22,17 @@ struct EventMeta {
   std::uint64_t actor_user_id = 0;
   std::string_view actor_name;
   std::string_view request_id;
-  std::string_view request_digest;  // 32 raw bytes when request_id is set
 
   Actor actor() const { return Actor{actor_kind, actor_user_id, std::string(actor_name)}; }
 };
 
 inline EventMeta meta_of(std::uint64_t seq, const Envelope& e) {
-  return EventMeta{seq, e.at_us, e.recorded_at_us, e.actor.kind, e.actor.user_id, e.actor.name, e.request_id,
-                   e.request_digest};
+  return EventMeta{seq, e.at_us, e.recorded_at_us, e.actor.kind, e.actor.user_id, e.actor.name, e.request_id};
 }
 // The views would outlive a temporary Envelope.
 EventMeta meta_of(std::uint64_t seq, Envelope&& e) = delete;
 inline EventMeta meta_of(std::uint64_t seq, const EnvelopeView& e) {
-  return EventMeta{seq,        e.at_us,        e.recorded_at_us, e.actor_kind, e.actor_user_id,
-                   e.actor_name, e.request_id, e.request_digest};
+  return EventMeta{seq, e.at_us, e.recorded_at_us, e.actor_kind, e.actor_user_id, e.actor_name, e.request_id};
 }
 
 void apply_event(Store& store, const EventMeta& meta, const Event& event);

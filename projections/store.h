@@ -22,7 +22,7 @@ namespace opsledger {
 // at the end; engine/projection_layout.h upgrades a database of layout 1 when it opens.)
 enum class Table : std::uint8_t {
   meta,               // "last_seq", "next_run_id"
-  requests,           // request_id -> seq (be64) + request digest (32 bytes)
+  requests,           // request_id -> seq (be64) of the event it recorded
   workspaces,         // ws -> name
   tenants,            // tenant -> TenantRecord
   memberships,        // ws + user -> MembershipRecord

@@ -123,7 +123,7 @@ std::string slurp(const std::string& path) {
 }  // namespace
 
 TEST_CASE("c api: version and options defaults", "[c_api]") {
-  CHECK(std::string(opsledger_version()) == "0.2.0");
+  CHECK(std::string(opsledger_version()) == "0.3.0");
   opsledger_options o;
   std::memset(&o, 0xAB, sizeof o);
   opsledger_options_init(&o);

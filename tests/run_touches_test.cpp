@@ -123,7 +123,7 @@ TEST_CASE("a database of projection layout 1 is rebuilt when the engine opens it
     txn.drop(dbis.tables[static_cast<std::size_t>(Table::run_touches)], false);
     txn.drop(dbis.tables[static_cast<std::size_t>(Table::run_last_touch)], false);
     txn.put(dbis.snapshots, be64(seq), "a snapshot of layout 1");
-    REQUIRE(has_layout1_projections(txn));
+    REQUIRE(projection_layout(txn) == 1);
     txn.commit();
   }
   // The command-line tools that only read say what to do, and change nothing.
@@ -137,7 +137,7 @@ TEST_CASE("a database of projection layout 1 is rebuilt when the engine opens it
   {
     lmdb::Env env(db.dir(), lmdb::Env::Options{});
     lmdb::Txn txn(env, false);
-    CHECK_FALSE(has_layout1_projections(txn));
+    CHECK(projection_layout(txn) == kProjectionLayout);
     Dbis dbis = open_dbis(txn, false);
     lmdb::Cursor c(txn, dbis.snapshots);
     CHECK_FALSE(c.first());  // the old layout's snapshot is gone with it
