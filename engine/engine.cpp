@@ -445,8 +445,14 @@ Status open_environment(const std::string& dir, const Options& options, Engine::
     impl.install_remap_guard();
     for (;;) {
       try {
+        {
+          // Committed on their own: LMDB shares handles with other transactions only then,
+          // and an upgrade's replay reads the log on a thread of its own (engine/decode_ahead.h).
+          lmdb::Txn txn(*impl.env, true);
+          impl.dbis = open_dbis(txn, true);
+          txn.commit();
+        }
         lmdb::Txn txn(*impl.env, true);
-        impl.dbis = open_dbis(txn, true);
         if (projection_layout(txn) != kProjectionLayout) upgrade_projections(txn, impl.dbis);
         LogAppender log(txn, impl.dbis.events);
         if (log.tail().seq == 0) {

@@ -91,6 +91,15 @@ Txn::Txn(Env& env, bool write) {
   }
 }
 
+std::optional<Txn> Txn::try_read(MDB_env* env) noexcept {
+  Txn t;
+  if (mdb_txn_begin(env, nullptr, MDB_RDONLY, &t.txn_) != 0) {
+    t.txn_ = nullptr;
+    return std::nullopt;
+  }
+  return t;
+}
+
 Txn& Txn::operator=(Txn&& other) noexcept {
   if (this != &other) {
     abort();

@@ -72,6 +72,9 @@ class Txn {
  public:
   Txn() = default;
   Txn(Env& env, bool write);
+  // A read transaction on `env` for this thread, or nullopt when LMDB refuses one (another
+  // process resized the map, no reader slot is free): for helpers that can do without.
+  static std::optional<Txn> try_read(MDB_env* env) noexcept;
   ~Txn() { abort(); }
   Txn(Txn&& other) noexcept : txn_(other.txn_) { other.txn_ = nullptr; }
   Txn& operator=(Txn&& other) noexcept;

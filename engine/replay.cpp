@@ -1,6 +1,7 @@
 #include "engine/replay.h"
 
 #include "engine/batch_store.h"
+#include "engine/decode_ahead.h"
 
 #include "events/bytes.h"
 #include "events/envelope.h"
@@ -67,6 +68,37 @@ std::uint64_t replay_into(const lmdb::Txn& txn, const Dbis& dbis, Store& store, 
   std::uint64_t total = total_events(txn, dbis);
   lmdb::Cursor c(txn, dbis.events);
   std::uint64_t last = from_seq;
+  // The range's last event as this transaction sees it; decoded ahead on a second thread
+  // when it is long enough (engine/decode_ahead.h).
+  std::uint64_t end = 0;
+  std::string_view end_bytes;
+  if (c.last() && c.key().size() == 8) {
+    end = get_be64(c.key());
+    end_bytes = c.value();
+    if (until_seq && until_seq < end) {
+      bool found = c.seek(be64(until_seq)) && c.key() == be64(until_seq);
+      end = found ? until_seq : 0;
+      end_bytes = found ? c.value() : std::string_view();
+    }
+  }
+  if (end > from_seq) {
+    DecodeAhead ahead(txn, dbis.events, from_seq, end, end_bytes);
+    if (ahead.started()) {
+      while (auto* batch = ahead.next()) {
+        for (const auto& d : *batch) {
+          try {
+            apply_event(store, meta_of(d.seq, d.envelope), d.event);
+          } catch (const DecodeError& e) {
+            throw DecodeError("seq " + std::to_string(d.seq) + ": " + e.what());
+          }
+          last = d.seq;
+          checkpoint(txn, last, total, progress);
+        }
+      }
+      if (progress) progress(last, total);
+      return last;
+    }
+  }
   for (bool more = c.seek(be64(from_seq + 1)); more; more = c.next()) {
     std::uint64_t seq = get_be64(c.key());
     if (until_seq && seq > until_seq) break;

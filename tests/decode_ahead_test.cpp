@@ -1,0 +1,212 @@
+// Replay with the events decoded ahead on a second thread (engine/decode_ahead.h): the same
+// state as decoding on the replaying thread, the same errors at the same seq, and no second
+// thread where the committed log is not the caller's or its database handles are not shared.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/decode_ahead.h"
+#include "engine/event_log.h"
+#include "engine/lmdb.h"
+#include "engine/lmdb_store.h"
+#include "engine/replay.h"
+#include "events/bytes.h"
+#include "events/sha256.h"
+#include "projections/apply.h"
+#include "projections/memory_store.h"
+#include "tests/test_support.h"
+
+using namespace opsledger;
+using namespace opsledger::test;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::uint64_t kEvents = DecodeAhead::kThreadFrom + 4000;
+
+// A closed database in `dir` of at least kEvents events: starts over a few identities
+// (accepted, then deduped onto the active run) and the runs' lifecycles now and then.
+std::uint64_t fill(const std::string& dir) {
+  std::unique_ptr<Engine> engine;
+  REQUIRE(Engine::open(dir, test_options(), engine));
+  seed_contoso(*engine);
+  std::vector<std::string> lines;
+  for (std::uint64_t i = 0; i < kEvents; ++i) {
+    auto type = i % 3 == 0 ? "inventory.sync" : "directory_groups.sync";
+    lines.push_back(json::serialize(start_cmd("r" + std::to_string(i), type)));
+  }
+  for (std::size_t at = 0; at < lines.size(); at += 1000) {
+    std::vector<std::string_view> batch(lines.begin() + static_cast<std::ptrdiff_t>(at),
+                                        lines.begin() + static_cast<std::ptrdiff_t>(std::min(at + 1000, lines.size())));
+    for (const auto& a : engine->execute_batch(batch)) REQUIRE(json::parse(a).at("ok").as_bool());
+  }
+  std::uint64_t last = engine->last_seq();
+  REQUIRE(last >= kEvents);
+  return last;
+}
+
+// A closed database of at least kEvents events, and an environment on it.
+struct FilledLog {
+  TempDir dir;
+  std::uint64_t last = fill(dir.path());
+  lmdb::Env env{dir.path(), lmdb::Env::Options{}};
+};
+
+// The state at `until` replayed in steps too short for a second thread.
+std::string stepwise_digest(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t until) {
+  MemoryStore s;
+  std::uint64_t at = 0;
+  while (at < until) at = replay_into(txn, dbis, s, at, std::min(until, at + DecodeAhead::kThreadFrom - 1));
+  return state_digest(s);
+}
+
+// The database handles, opened in a transaction that commits: only then may another
+// transaction (the decoding thread's) use them.
+Dbis shared_dbis(lmdb::Env& env) {
+  lmdb::Txn txn(env, false);
+  Dbis dbis = open_dbis(txn, false);
+  txn.commit();
+  return dbis;
+}
+
+std::string_view event_bytes(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq) {
+  auto b = read_event(txn, dbis.events, seq);
+  REQUIRE(b);
+  return *b;
+}
+
+}  // namespace
+
+TEST_CASE("events decoded ahead are handed over in order, every one, as they decode", "[replay][decode_ahead]") {
+  FilledLog log;
+  std::uint64_t last = log.last;
+  lmdb::Env& env = log.env;
+  Dbis dbis = shared_dbis(env);
+  lmdb::Txn txn(env, false);
+  std::uint64_t from = 100;
+  DecodeAhead ahead(txn, dbis.events, from, last, event_bytes(txn, dbis, last));
+  REQUIRE(ahead.started());
+  std::uint64_t expect = from + 1;
+  while (auto* batch = ahead.next()) {
+    CHECK_FALSE(batch->empty());
+    for (const auto& d : *batch) {
+      REQUIRE(d.seq == expect);
+      if (d.seq % 997 == 0) {
+        auto env_view = decode_envelope_view(event_bytes(txn, dbis, d.seq));
+        CHECK(d.event == decode_payload(env_view.event_type, env_view.schema_version, env_view.payload));
+        CHECK(d.envelope.hash == env_view.hash);
+      }
+      ++expect;
+    }
+  }
+  CHECK(expect == last + 1);
+  CHECK(ahead.next() == nullptr);
+}
+
+TEST_CASE("a replay decoded ahead reaches the state a replay on one thread reaches", "[replay][decode_ahead]") {
+  FilledLog log;
+  std::uint64_t last = log.last;
+  lmdb::Env& env = log.env;
+  Dbis dbis = shared_dbis(env);
+  lmdb::Txn txn(env, false);
+  REQUIRE(DecodeAhead(txn, dbis.events, 0, last, event_bytes(txn, dbis, last)).started());
+
+  MemoryStore whole;
+  CHECK(replay_into(txn, dbis, whole, 0, 0) == last);
+  CHECK(to_hex(state_digest(whole)) == to_hex(stepwise_digest(txn, dbis, last)));
+
+  std::uint64_t mid = last - 1000;
+  MemoryStore to_mid;
+  CHECK(replay_into(txn, dbis, to_mid, 0, mid) == mid);
+  CHECK(last_applied_seq(to_mid) == mid);
+  CHECK(to_hex(state_digest(to_mid)) == to_hex(stepwise_digest(txn, dbis, mid)));
+
+  // From a state part of the way: the rest decoded ahead.
+  MemoryStore resumed;
+  replay_into(txn, dbis, resumed, 0, 500);
+  CHECK(replay_into(txn, dbis, resumed, 500, 0) == last);
+  CHECK(state_digest(resumed) == state_digest(whole));
+
+  // Past the end: to the end, as on one thread.
+  MemoryStore past;
+  CHECK(replay_into(txn, dbis, past, 0, last + 50) == last);
+  CHECK(state_digest(past) == state_digest(whole));
+}
+
+TEST_CASE("a short range, or a log the caller has changed, is decoded by the caller", "[replay][decode_ahead]") {
+  FilledLog log;
+  std::uint64_t last = log.last;
+  lmdb::Env& env = log.env;
+  {
+    // Handles the caller's transaction opened and has not committed: not the thread's to use.
+    lmdb::Txn txn(env, false);
+    Dbis dbis = open_dbis(txn, false);
+    CHECK_FALSE(DecodeAhead(txn, dbis.events, 0, last, event_bytes(txn, dbis, last)).started());
+    MemoryStore s;
+    CHECK(replay_into(txn, dbis, s, 0, 0) == last);
+  }
+  Dbis dbis = shared_dbis(env);
+  {
+    lmdb::Txn txn(env, false);
+    std::uint64_t from = last - DecodeAhead::kThreadFrom + 1;
+    DecodeAhead shorter(txn, dbis.events, from, last, event_bytes(txn, dbis, last));
+    CHECK_FALSE(shorter.started());
+    DecodeAhead just_enough(txn, dbis.events, from - 1, last, event_bytes(txn, dbis, last));
+    CHECK(just_enough.started());
+  }
+  // A write transaction that has appended an event it has not committed: the committed log
+  // ends before it, so the event is read from the caller's transaction.
+  lmdb::Txn txn(env, true);
+  LogAppender appender(txn, dbis.events);
+  Envelope e;
+  WorkspaceRegistered ws{77, "Uncommitted"};
+  e.event_type = static_cast<std::uint16_t>(event_type(Event{ws}));
+  e.schema_version = event_version(Event{ws});
+  e.at_us = e.recorded_at_us = 1776667958LL * 1000000 + 999;
+  e.payload = encode_payload(Event{ws});
+  std::uint64_t added = appender.append(e);
+  REQUIRE(added == last + 1);
+  DecodeAhead ahead(txn, dbis.events, 0, added, event_bytes(txn, dbis, added));
+  CHECK_FALSE(ahead.started());
+  MemoryStore s;
+  CHECK(replay_into(txn, dbis, s, 0, 0) == added);
+  std::string name;
+  CHECK(s.get(Table::workspaces, be64(77), name));
+  CHECK(name == "Uncommitted");
+}
+
+TEST_CASE("decoded ahead, an event that does not decode or is missing stops the replay at its seq",
+          "[replay][decode_ahead]") {
+  FilledLog log;
+  std::uint64_t last = log.last;
+  lmdb::Env& env = log.env;
+  std::uint64_t bad = GENERATE(std::uint64_t{5000}, std::uint64_t{5120}, std::uint64_t{9999});
+  bool gap = GENERATE(false, true);
+  Dbis dbis = shared_dbis(env);
+  {
+    lmdb::Txn txn(env, true);
+    if (gap)
+      REQUIRE(txn.del(dbis.events, be64(bad)));
+    else
+      txn.put(dbis.events, be64(bad), "not an envelope");
+    txn.commit();
+  }
+  lmdb::Txn txn(env, false);
+  MemoryStore s;
+  std::string message;
+  try {
+    replay_into(txn, dbis, s, 0, 0);
+  } catch (const DecodeError& e) {
+    message = e.what();
+  }
+  INFO(message);
+  CHECK(message.starts_with("seq " + std::to_string(bad) + ": "));
+  CHECK((message.find("event missing") != std::string::npos) == gap);
+  // Every event before it applied, none after.
+  CHECK(last_applied_seq(s) == bad - 1);
+  CHECK(last > bad);
+}
