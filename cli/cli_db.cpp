@@ -21,7 +21,12 @@ OpenDb open_existing(const std::string& dir, std::string& error) {
   try {
     db.env = std::make_unique<lmdb::Env>(dir, lmdb::Env::Options{});
     lmdb::Txn txn(*db.env, false);
-    if (unsigned layout = projection_layout(txn); layout != kProjectionLayout)
+    unsigned layout = projection_layout(txn);
+    if (layout > kProjectionLayout)
+      throw std::runtime_error("its projections are of layout " + std::to_string(layout) +
+                               ", written by a newer build than this one (layout " +
+                               std::to_string(kProjectionLayout) + ")");
+    if (layout != kProjectionLayout)
       throw std::runtime_error("its projections are of layout " + std::to_string(layout) + ", not this build's " +
                                std::to_string(kProjectionLayout) +
                                "; open it once with the engine (opsledger apply --db DIR < /dev/null) to rebuild "

@@ -121,7 +121,7 @@ Answer cmd_explain(CommandContext& ctx, Fields& f) {
   std::string rec;
   if (!valid_request_id(rid) || !ctx.store().get(Table::requests, rid, rec))
     return Answer::error("not_found", "no command was recorded with this request_id", "for_request_id");
-  if (rec.size() != 8) throw DecodeError("malformed request record");
+  if (rec.size() != 8 && rec.size() != 40) throw DecodeError("malformed request record");  // 40: see replay()
   std::uint64_t seq = get_be64(rec);
   auto decoded = read_decoded(ctx, seq);
   if (!decoded) throw DecodeError("request record names a missing event");

@@ -1,5 +1,6 @@
 #include "engine/decode_ahead.h"
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -8,6 +9,12 @@
 #include "events/bytes.h"
 
 namespace opsledger {
+
+namespace {
+std::atomic<std::uint64_t> g_threads_started{0};
+}
+
+std::uint64_t DecodeAhead::threads_started() { return g_threads_started.load(); }
 
 DecodeAhead::DecodeAhead(const lmdb::Txn& caller, MDB_dbi events, std::uint64_t from_seq, std::uint64_t last_seq,
                          std::string_view last_bytes)
@@ -24,7 +31,9 @@ DecodeAhead::DecodeAhead(const lmdb::Txn& caller, MDB_dbi events, std::uint64_t 
   if (!started_) {
     lk.unlock();
     worker_.join();
+    return;
   }
+  g_threads_started.fetch_add(1);
 }
 
 DecodeAhead::~DecodeAhead() {
@@ -41,8 +50,10 @@ void DecodeAhead::run(MDB_env* env, MDB_dbi events, std::string_view last_bytes)
   std::optional<lmdb::Txn> txn = lmdb::Txn::try_read(env);
   bool same = false;
   try {
+    unsigned flags = 0;
     std::string_view v;
-    same = txn && txn->get(events, be64(last_seq_), v) && v == last_bytes;
+    same = txn && mdb_dbi_flags(txn->get(), events, &flags) == MDB_SUCCESS && txn->get(events, be64(last_seq_), v) &&
+           v == last_bytes;
   } catch (...) {
     same = false;  // (bad_alloc) the caller decodes
   }

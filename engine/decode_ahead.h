@@ -10,9 +10,15 @@
 // the caller's transaction has appended nothing uncommitted: the constructor checks that
 // the event at the range's end has the same bytes in both (the chain hashes make equal
 // last events mean equal logs) and otherwise does not start (started() is false; the
-// caller decodes on its own thread). Nor does it start when the `events` handle was opened
-// by a transaction that has not committed (the engine's opening transaction, which
-// upgrades old projections): LMDB shares a handle with other transactions only after that.
+// caller decodes on its own thread). Comparing only the last event suffices because no
+// caller rewrites an event: the log is append-only (LogAppender), and a transaction that
+// appended has a last event the committed log lacks. Nor does it start when the `events`
+// handle was opened by a transaction that has not committed: LMDB shares a handle with
+// other transactions only after that (the worker asks mdb_dbi_flags first).
+//
+// Its read transaction is one more in the process: like the caller's, it must not be open
+// while the map is resized (lmdb::Env::grow), so the callers are replays that run with no
+// writer growing the map in their process (the tools, an engine's open, the benchmarks).
 #pragma once
 
 #include <condition_variable>
@@ -53,6 +59,8 @@ class DecodeAhead {
   DecodeAhead& operator=(const DecodeAhead&) = delete;
 
   bool started() const { return started_; }
+  // How many DecodeAheads of this process have started their thread (tests, diagnostics).
+  static std::uint64_t threads_started();
 
   // The next batch of decoded events, in seq order, or nullptr after the last. Valid until
   // the next call. Throws what decoding threw (a DecodeError naming the seq) after handing

@@ -453,7 +453,12 @@ Status open_environment(const std::string& dir, const Options& options, Engine::
           txn.commit();
         }
         lmdb::Txn txn(*impl.env, true);
-        if (projection_layout(txn) != kProjectionLayout) upgrade_projections(txn, impl.dbis);
+        unsigned layout = projection_layout(txn);
+        if (layout > kProjectionLayout)
+          return Status::corrupt("its projections are of layout " + std::to_string(layout) +
+                                 ", written by a newer build than this one (layout " +
+                                 std::to_string(kProjectionLayout) + ")");
+        if (layout != kProjectionLayout) upgrade_projections(txn, impl.dbis);
         LogAppender log(txn, impl.dbis.events);
         if (log.tail().seq == 0) {
           CommandContext ctx(txn, impl.dbis, log, impl.now());
@@ -470,7 +475,7 @@ Status open_environment(const std::string& dir, const Options& options, Engine::
     if (e.disk_full()) return Status::storage_full(e.what());
     return Status::io_error(e.what());
   } catch (const DecodeError& e) {
-    return Status::corrupt(std::string("cannot read the log tail: ") + e.what());
+    return Status::corrupt(std::string("cannot read the database: ") + e.what());
   } catch (const std::exception& e) {
     return Status::io_error(e.what());
   }

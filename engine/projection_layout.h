@@ -10,7 +10,8 @@
 //
 // From layout 3 on, the number is recorded in the LMDB database `layout` (key
 // "projections", decimal ASCII). Layouts 1 and 2 recorded nothing: 1 is told by its
-// `p.run_history` table, 2 by the missing record.
+// `p.run_history` table, 2 by the missing record. A layout newer than this build's is
+// refused (the engine's open answers corrupt), never rebuilt into an older one.
 #pragma once
 
 #include "engine/lmdb.h"

@@ -73,6 +73,27 @@ Dbis shared_dbis(lmdb::Env& env) {
   return dbis;
 }
 
+// A store that fails (as a corrupt projection does) when it has taken `fail_at` puts.
+class FailingStore final : public Store {
+ public:
+  explicit FailingStore(std::uint64_t fail_at) : fail_at_(fail_at) {}
+  bool get(Table t, std::string_view key, std::string& out) const override { return inner_.get(t, key, out); }
+  void put(Table t, std::string_view key, std::string_view value) override {
+    if (++puts_ == fail_at_) throw DecodeError("the store failed");
+    inner_.put(t, key, value);
+  }
+  bool del(Table t, std::string_view key) override { return inner_.del(t, key); }
+  void scan(Table t, std::string_view prefix, const Visitor& visit, std::string_view from) const override {
+    inner_.scan(t, prefix, visit, from);
+  }
+  void clear() override { inner_.clear(); }
+  std::uint64_t last_seq() const { return last_applied_seq(inner_); }
+
+ private:
+  MemoryStore inner_;
+  std::uint64_t fail_at_, puts_ = 0;
+};
+
 std::string_view event_bytes(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq) {
   auto b = read_event(txn, dbis.events, seq);
   REQUIRE(b);
@@ -115,13 +136,17 @@ TEST_CASE("a replay decoded ahead reaches the state a replay on one thread reach
   lmdb::Txn txn(env, false);
   REQUIRE(DecodeAhead(txn, dbis.events, 0, last, event_bytes(txn, dbis, last)).started());
 
+  // Each replay below long enough for the thread starts one.
+  std::uint64_t threads = DecodeAhead::threads_started();
   MemoryStore whole;
   CHECK(replay_into(txn, dbis, whole, 0, 0) == last);
+  CHECK(DecodeAhead::threads_started() == ++threads);
   CHECK(to_hex(state_digest(whole)) == to_hex(stepwise_digest(txn, dbis, last)));
 
   std::uint64_t mid = last - 1000;
   MemoryStore to_mid;
   CHECK(replay_into(txn, dbis, to_mid, 0, mid) == mid);
+  CHECK(DecodeAhead::threads_started() == ++threads);
   CHECK(last_applied_seq(to_mid) == mid);
   CHECK(to_hex(state_digest(to_mid)) == to_hex(stepwise_digest(txn, dbis, mid)));
 
@@ -129,11 +154,13 @@ TEST_CASE("a replay decoded ahead reaches the state a replay on one thread reach
   MemoryStore resumed;
   replay_into(txn, dbis, resumed, 0, 500);
   CHECK(replay_into(txn, dbis, resumed, 500, 0) == last);
+  CHECK(DecodeAhead::threads_started() == ++threads);
   CHECK(state_digest(resumed) == state_digest(whole));
 
   // Past the end: to the end, as on one thread.
   MemoryStore past;
   CHECK(replay_into(txn, dbis, past, 0, last + 50) == last);
+  CHECK(DecodeAhead::threads_started() == ++threads);
   CHECK(state_digest(past) == state_digest(whole));
 }
 
@@ -145,9 +172,11 @@ TEST_CASE("a short range, or a log the caller has changed, is decoded by the cal
     // Handles the caller's transaction opened and has not committed: not the thread's to use.
     lmdb::Txn txn(env, false);
     Dbis dbis = open_dbis(txn, false);
+    std::uint64_t threads = DecodeAhead::threads_started();
     CHECK_FALSE(DecodeAhead(txn, dbis.events, 0, last, event_bytes(txn, dbis, last)).started());
     MemoryStore s;
     CHECK(replay_into(txn, dbis, s, 0, 0) == last);
+    CHECK(DecodeAhead::threads_started() == threads);
   }
   Dbis dbis = shared_dbis(env);
   {
@@ -184,7 +213,8 @@ TEST_CASE("decoded ahead, an event that does not decode or is missing stops the 
   FilledLog log;
   std::uint64_t last = log.last;
   lmdb::Env& env = log.env;
-  std::uint64_t bad = GENERATE(std::uint64_t{5000}, std::uint64_t{5120}, std::uint64_t{9999});
+  // 5121: the first event of a batch (the worker has nothing of that batch to hand over).
+  std::uint64_t bad = GENERATE(std::uint64_t{5000}, std::uint64_t{5120}, std::uint64_t{5121}, std::uint64_t{9999});
   bool gap = GENERATE(false, true);
   Dbis dbis = shared_dbis(env);
   {
@@ -209,4 +239,49 @@ TEST_CASE("decoded ahead, an event that does not decode or is missing stops the 
   // Every event before it applied, none after.
   CHECK(last_applied_seq(s) == bad - 1);
   CHECK(last > bad);
+}
+
+TEST_CASE("a rebuild into LMDB in a write transaction is decoded ahead and equals a replay into memory",
+          "[replay][decode_ahead]") {
+  FilledLog log;
+  Dbis dbis = shared_dbis(log.env);
+  std::string expected;
+  {
+    lmdb::Txn txn(log.env, false);
+    MemoryStore s;
+    replay_into(txn, dbis, s, 0, 0);
+    expected = state_digest(s);
+  }
+  lmdb::Txn txn(log.env, true);
+  LmdbStore target(txn, dbis);
+  target.clear();
+  std::uint64_t threads = DecodeAhead::threads_started();
+  CHECK(replay_into_lmdb(txn, dbis, target, 0, 0) == log.last);
+  CHECK(DecodeAhead::threads_started() == threads + 1);
+  CHECK(to_hex(state_digest(target)) == to_hex(expected));
+}
+
+TEST_CASE("a replay that fails while events wait decoded ahead stops the thread and reports the seq",
+          "[replay][decode_ahead]") {
+  FilledLog log;
+  Dbis dbis = shared_dbis(log.env);
+  lmdb::Txn txn(log.env, false);
+  // Early: the worker is batches ahead, waiting to hand the next one over.
+  FailingStore s(GENERATE(std::uint64_t{300}, std::uint64_t{20000}));
+  std::uint64_t threads = DecodeAhead::threads_started();
+  std::string message;
+  try {
+    replay_into(txn, dbis, s, 0, 0);
+  } catch (const DecodeError& e) {
+    message = e.what();
+  }
+  CHECK(DecodeAhead::threads_started() == threads + 1);
+  INFO(message);
+  REQUIRE(message.starts_with("seq "));
+  CHECK(message.ends_with(": the store failed"));
+  std::uint64_t failed_seq = std::stoull(message.substr(4));
+  // Stopped inside the failing event: its first put (the last applied seq) may have landed.
+  CHECK(s.last_seq() + 1 >= failed_seq);
+  CHECK(s.last_seq() <= failed_seq);
+  CHECK(failed_seq <= log.last);
 }

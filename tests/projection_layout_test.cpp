@@ -2,6 +2,7 @@
 // when the engine opens it, and the tools that only read refuse it until then.
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -126,4 +127,26 @@ TEST_CASE("an unreadable layout record is an error, never a guess", "[upgrade]")
     }
     CHECK_THROWS_AS(projection_layout(txn), DecodeError);
   }
+}
+
+TEST_CASE("a database of a newer projection layout is refused, never rebuilt into an older one", "[upgrade]") {
+  TempDir dir;
+  {
+    std::unique_ptr<Engine> engine;
+    REQUIRE(Engine::open(dir.path(), test_options(), engine));
+    seed_contoso(*engine);
+  }
+  std::string newer = std::to_string(kProjectionLayout + 1);
+  {
+    lmdb::Env env(dir.path(), lmdb::Env::Options{});
+    lmdb::Txn txn(env, true);
+    txn.put(txn.open_db("layout", true), "projections", newer);
+    txn.commit();
+  }
+  std::unique_ptr<Engine> engine;
+  Status s = Engine::open(dir.path(), test_options(), engine);
+  CHECK(s.code() == StatusCode::corrupt);
+  CHECK(s.message().find("layout " + newer) != std::string::npos);
+  CHECK(run_cli({"verify", "--db", dir.path()}) != 0);
+  CHECK(layout_of(dir.path()) == kProjectionLayout + 1);
 }

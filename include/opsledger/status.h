@@ -18,7 +18,8 @@ enum class StatusCode {
   // The disk, or the configured maximum map size, is full. Nothing of the failed command
   // was written; reads keep working. Free space (or raise Options::max_map_size_bytes).
   storage_full,
-  // The database is not an opsledger database, or its log or projections do not decode.
+  // The database is not an opsledger database, its log or projections do not decode, or
+  // its projections are of a layout newer than this build's.
   // Run `opsledger verify --db DIR` to find the first bad seq.
   corrupt,
 };
