@@ -356,7 +356,7 @@ void measure_rebuilds(const RunConfig& cfg, const std::string& dir, std::uint64_
   midpoint.note = "replay of events 1.." + std::to_string(mid) + " into a MemoryStore";
   s.cases.push_back(midpoint);
 
-  s.targets.push_back(Target{"full rebuild (MemoryStore), one core", 3000000, true,
+  s.targets.push_back(Target{"full rebuild (MemoryStore; applied on one core, the log read on a second)", 3000000, true,
                              rebuild_rate > 0 ? std::optional<double>(rebuild_rate) : std::nullopt, " events/s"});
   s.targets.push_back(Target{"full rebuild peak resident memory (" + std::to_string(events) + " events)", 256, false,
                              peak_mib, " MiB"});
