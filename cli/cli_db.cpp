@@ -22,10 +22,7 @@ OpenDb open_existing(const std::string& dir, std::string& error) {
     db.env = std::make_unique<lmdb::Env>(dir, lmdb::Env::Options{});
     lmdb::Txn txn(*db.env, false);
     unsigned layout = projection_layout(txn);
-    if (layout > kProjectionLayout)
-      throw std::runtime_error("its projections are of layout " + std::to_string(layout) +
-                               ", written by a newer build than this one (layout " +
-                               std::to_string(kProjectionLayout) + ")");
+    if (layout > kProjectionLayout) throw std::runtime_error(newer_layout_refusal(layout));
     if (layout != kProjectionLayout)
       throw std::runtime_error("its projections are of layout " + std::to_string(layout) + ", not this build's " +
                                std::to_string(kProjectionLayout) +

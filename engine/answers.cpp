@@ -122,12 +122,9 @@ Answer answer_for(const Event& event, std::uint64_t seq) {
 
 std::optional<Answer> CommandContext::replay() {
   if (request_id_.empty()) return std::nullopt;
-  std::string rec;
-  if (!store_.get(Table::requests, request_id_, rec)) return std::nullopt;
-  // 40 bytes (the seq, then the digest): a row of layout 2, written into this database by an
-  // older engine sharing it against the upgrade rules; its seq is read all the same.
-  if (rec.size() != 8 && rec.size() != 40) throw DecodeError("malformed request record");
-  std::uint64_t seq = get_be64(rec);
+  auto recorded = load_request_seq(store_, request_id_);
+  if (!recorded) return std::nullopt;
+  std::uint64_t seq = *recorded;
   auto bytes = read_event(txn_, dbis_.events, seq);
   if (!bytes) throw DecodeError("request record names a missing event");
   // The recorded event's envelope carries the digest of the body it was recorded for.

@@ -118,11 +118,10 @@ Answer cmd_list_runs(CommandContext& ctx, Fields& f) {
 Answer cmd_explain(CommandContext& ctx, Fields& f) {
   auto rid = f.text("for_request_id");
   if (auto e = f.finish()) return *e;
-  std::string rec;
-  if (!valid_request_id(rid) || !ctx.store().get(Table::requests, rid, rec))
-    return Answer::error("not_found", "no command was recorded with this request_id", "for_request_id");
-  if (rec.size() != 8 && rec.size() != 40) throw DecodeError("malformed request record");  // 40: see replay()
-  std::uint64_t seq = get_be64(rec);
+  std::optional<std::uint64_t> recorded;
+  if (valid_request_id(rid)) recorded = load_request_seq(ctx.store(), rid);
+  if (!recorded) return Answer::error("not_found", "no command was recorded with this request_id", "for_request_id");
+  std::uint64_t seq = *recorded;
   auto decoded = read_decoded(ctx, seq);
   if (!decoded) throw DecodeError("request record names a missing event");
   auto& [env, ev] = *decoded;

@@ -454,10 +454,7 @@ Status open_environment(const std::string& dir, const Options& options, Engine::
         }
         lmdb::Txn txn(*impl.env, true);
         unsigned layout = projection_layout(txn);
-        if (layout > kProjectionLayout)
-          return Status::corrupt("its projections are of layout " + std::to_string(layout) +
-                                 ", written by a newer build than this one (layout " +
-                                 std::to_string(kProjectionLayout) + ")");
+        if (layout > kProjectionLayout) return Status::corrupt(newer_layout_refusal(layout));
         if (layout != kProjectionLayout) upgrade_projections(txn, impl.dbis);
         LogAppender log(txn, impl.dbis.events);
         if (log.tail().seq == 0) {

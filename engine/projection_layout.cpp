@@ -27,6 +27,11 @@ unsigned projection_layout(lmdb::Txn& txn) {
   return n;
 }
 
+std::string newer_layout_refusal(unsigned layout) {
+  return "its projections are of layout " + std::to_string(layout) + ", written by a newer build than this one (layout " +
+         std::to_string(kProjectionLayout) + ")";
+}
+
 void upgrade_projections(lmdb::Txn& txn, const Dbis& dbis) {
   if (auto old = txn.find_db(kLayout1HistoryDb)) txn.drop(*old, true);
   txn.drop(dbis.snapshots, false);

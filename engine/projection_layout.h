@@ -14,6 +14,8 @@
 // refused (the engine's open answers corrupt), never rebuilt into an older one.
 #pragma once
 
+#include <string>
+
 #include "engine/lmdb.h"
 #include "engine/lmdb_store.h"
 
@@ -24,6 +26,10 @@ inline constexpr unsigned kProjectionLayout = 3;
 // The layout of the projections in the database seen by `txn`. Throws DecodeError when the
 // recorded layout cannot be read.
 unsigned projection_layout(lmdb::Txn& txn);
+
+// Why a database of `layout` (greater than kProjectionLayout) is refused, for the engine's
+// open and the tools alike.
+std::string newer_layout_refusal(unsigned layout);
 
 // In `txn` (a write transaction, `dbis` opened with create): removes the tables of older
 // layouts and the snapshots (states of the old layout), rebuilds every projection from the

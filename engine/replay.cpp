@@ -68,6 +68,16 @@ std::uint64_t replay_into(const lmdb::Txn& txn, const Dbis& dbis, Store& store, 
   std::uint64_t total = total_events(txn, dbis);
   lmdb::Cursor c(txn, dbis.events);
   std::uint64_t last = from_seq;
+  // Applies event `seq` by `apply`, naming the seq in a DecodeError, and checkpoints.
+  auto step = [&](std::uint64_t seq, const auto& apply) {
+    try {
+      apply();
+    } catch (const DecodeError& e) {
+      throw DecodeError("seq " + std::to_string(seq) + ": " + e.what());
+    }
+    last = seq;
+    checkpoint(txn, seq, total, progress);
+  };
   // The range's last event as this transaction sees it; decoded ahead on a second thread
   // when it is long enough (engine/decode_ahead.h).
   std::uint64_t end = 0;
@@ -85,15 +95,7 @@ std::uint64_t replay_into(const lmdb::Txn& txn, const Dbis& dbis, Store& store, 
     DecodeAhead ahead(txn, dbis.events, from_seq, end, end_bytes);
     if (ahead.started()) {
       while (auto* batch = ahead.next()) {
-        for (const auto& d : *batch) {
-          try {
-            apply_event(store, meta_of(d.seq, d.envelope), d.event);
-          } catch (const DecodeError& e) {
-            throw DecodeError("seq " + std::to_string(d.seq) + ": " + e.what());
-          }
-          last = d.seq;
-          checkpoint(txn, last, total, progress);
-        }
+        for (const auto& d : *batch) step(d.seq, [&] { apply_event(store, meta_of(d.seq, d.envelope), d.event); });
       }
       if (progress) progress(last, total);
       return last;
@@ -104,13 +106,7 @@ std::uint64_t replay_into(const lmdb::Txn& txn, const Dbis& dbis, Store& store, 
     if (until_seq && seq > until_seq) break;
     // A gap would silently skip an event's effects: refuse it.
     if (seq != last + 1) throw DecodeError("seq " + std::to_string(last + 1) + ": event missing");
-    try {
-      apply_envelope(store, seq, c.value());
-    } catch (const DecodeError& e) {
-      throw DecodeError("seq " + std::to_string(seq) + ": " + e.what());
-    }
-    last = seq;
-    checkpoint(txn, seq, total, progress);
+    step(seq, [&] { apply_envelope(store, seq, c.value()); });
   }
   if (progress) progress(last, total);
   return last;

@@ -425,6 +425,13 @@ std::optional<std::uint64_t> load_u64(const Store& s, Table t, std::string_view 
 
 void save_u64(Store& s, Table t, std::string_view key, std::uint64_t v) { s.put(t, key, be64(v)); }
 
+std::optional<std::uint64_t> load_request_seq(const Store& s, std::string_view request_id) {
+  std::string rec;
+  if (!s.get(Table::requests, request_id, rec)) return std::nullopt;
+  if (rec.size() != 8 && rec.size() != 40) throw DecodeError("malformed request record");
+  return get_be64(rec);
+}
+
 std::string key_id(Id a) { return be64(a); }
 
 std::string key_ids(Id a, Id b) {

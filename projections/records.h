@@ -153,6 +153,12 @@ void save(Store& s, Table t, std::string_view key, const T& r) {
 std::optional<std::uint64_t> load_u64(const Store& s, Table t, std::string_view key);
 void save_u64(Store& s, Table t, std::string_view key, std::uint64_t v);
 
+// The seq of the event that recorded `request_id` (its `requests` row), or nullopt. Throws
+// DecodeError on a malformed row. A row of 40 bytes (the seq, then the body's digest) is of
+// projection layout 2, written into an upgraded database by an older engine sharing it
+// against the upgrade rules: its seq is read all the same.
+std::optional<std::uint64_t> load_request_seq(const Store& s, std::string_view request_id);
+
 // Keys.
 std::string key_id(Id a);  // kIdKeySize bytes
 std::string key_ids(Id a, Id b);
