@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
@@ -13,6 +14,31 @@
 
 namespace opsledger {
 namespace {
+
+// Byte order (std::string_view::compare's sign), eight bytes at a time: most keys are
+// 8-byte ids or seqs, or a short prefix and one, so most comparisons end in a word or two.
+int compare_keys(std::string_view a, std::string_view b) noexcept {
+  const char* pa = a.data();
+  const char* pb = b.data();
+  std::size_t n = std::min(a.size(), b.size());
+  for (; n >= 8; n -= 8, pa += 8, pb += 8) {
+    std::uint64_t x, y;
+    std::memcpy(&x, pa, 8);
+    std::memcpy(&y, pb, 8);
+    if (x != y) {
+      if constexpr (std::endian::native == std::endian::little) {
+        x = __builtin_bswap64(x);
+        y = __builtin_bswap64(y);
+      }
+      return x < y ? -1 : 1;
+    }
+  }
+  for (; n > 0; --n, ++pa, ++pb) {
+    auto x = static_cast<unsigned char>(*pa), y = static_cast<unsigned char>(*pb);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+}
 
 // An entry is its key's size and its value's size as LEB128 varints (a byte below 128, two
 // below 16,384: a projection row's key takes one, its value one or two), then the key,
@@ -65,6 +91,10 @@ std::string separator(std::string_view below, std::string_view above) {
 }
 
 }  // namespace
+
+bool OrderedTable::KeyLess::operator()(std::string_view a, std::string_view b) const noexcept {
+  return compare_keys(a, b) < 0;
+}
 
 void OrderedTable::BlockPool::Free::operator()(char* p) const { std::free(p); }
 
@@ -127,7 +157,7 @@ std::size_t OrderedTable::Leaf::lower_bound(std::string_view k, bool after) cons
   std::size_t lo = 0, hi = offsets.size();
   while (lo < hi) {
     std::size_t mid = lo + (hi - lo) / 2;
-    int c = key(mid).compare(k);
+    int c = compare_keys(key(mid), k);
     if (c < 0 || (after && c == 0))
       lo = mid + 1;
     else
@@ -224,6 +254,7 @@ OrderedTable::OrderedTable(OrderedTable&& o) noexcept
     : pool_(std::move(o.pool_)), leaves_(std::move(o.leaves_)), size_(std::exchange(o.size_, 0)) {
   o.leaves_.clear();
   ++o.changes_;  // what the source found last is ours now
+  ++o.erasures_;
 }
 
 // The leaves go before the pool their blocks belong to.
@@ -236,6 +267,8 @@ OrderedTable& OrderedTable::operator=(OrderedTable&& o) noexcept {
     size_ = std::exchange(o.size_, 0);
     ++changes_;
     ++o.changes_;
+    ++erasures_;
+    ++o.erasures_;
   }
   return *this;
 }
@@ -253,9 +286,22 @@ OrderedTable::Leaves::iterator OrderedTable::leaf_for(std::string_view k) {
   return std::prev(leaves_.upper_bound(k));
 }
 
+OrderedTable::Leaves::const_iterator OrderedTable::locate(std::string_view k) const {
+  if (hint_.erasures == erasures_) {
+    auto it = hint_.leaf;
+    if (!KeyLess{}(k, it->first)) {
+      auto next = std::next(it);
+      if (next == leaves_.end() || KeyLess{}(k, next->first)) return it;
+    }
+  }
+  auto it = leaf_for(k);
+  hint_ = {erasures_, it};
+  return it;
+}
+
 std::optional<std::string_view> OrderedTable::find(std::string_view k) const {
   if (leaves_.empty()) return std::nullopt;
-  auto it = leaf_for(k);
+  auto it = locate(k);
   const Leaf& leaf = *it->second;
   std::size_t at = leaf.lower_bound(k);
   if (at == leaf.count() || leaf.key(at) != k) return std::nullopt;
@@ -389,6 +435,7 @@ std::optional<std::pair<OrderedTable::Leaves::iterator, std::size_t>> OrderedTab
 
 OrderedTable::Leaves::iterator OrderedTable::refence(Leaves::iterator it, std::string fence) {
   auto hint = std::next(it);
+  ++erasures_;
   auto node = leaves_.extract(it);
   node.key() = std::move(fence);
   return leaves_.insert(hint, std::move(node));
@@ -411,11 +458,12 @@ void OrderedTable::put(std::string_view k, std::string_view v) {
     // Most tables that grow, grow at their end: try the last leaf first.
     it = std::prev(leaves_.end());
     const Leaf& last = *it->second;
-    if (last.count() > 0 && last.key(last.count() - 1) < k) {
+    if (last.count() > 0 && compare_keys(last.key(last.count() - 1), k) < 0) {
       at = last.count();
       present = false;
     } else {
-      it = leaf_for(k);
+      auto found = locate(k);
+      it = leaves_.erase(found, found);  // (the const_iterator as an iterator)
       at = it->second->lower_bound(k);
       present = at < it->second->count() && it->second->key(at) == k;
     }
@@ -441,7 +489,7 @@ void OrderedTable::put(std::string_view k, std::string_view v) {
 bool OrderedTable::append(std::string_view k, std::string_view v) {
   if (size_ > 0) {
     const Leaf& last = *std::prev(leaves_.end())->second;  // never empty while the table is not
-    if (!(last.key(last.count() - 1) < k)) return false;
+    if (compare_keys(last.key(last.count() - 1), k) >= 0) return false;
   }
   put(k, v);
   return true;
@@ -449,7 +497,8 @@ bool OrderedTable::append(std::string_view k, std::string_view v) {
 
 bool OrderedTable::erase(std::string_view k) {
   if (leaves_.empty()) return false;
-  auto it = leaf_for(k);
+  auto found = locate(k);
+  auto it = leaves_.erase(found, found);  // (the const_iterator as an iterator)
   Leaf& leaf = *it->second;
   std::size_t at = leaf.lower_bound(k);
   if (at == leaf.count() || leaf.key(at) != k) return false;
@@ -465,6 +514,7 @@ bool OrderedTable::erase(std::string_view k) {
 void OrderedTable::after_removal(Leaves::iterator it) {
   Leaf& leaf = *it->second;
   if (leaf.count() == 0 && it != leaves_.begin()) {
+    ++erasures_;
     leaves_.erase(it);
     return;
   }
@@ -473,11 +523,13 @@ void OrderedTable::after_removal(Leaves::iterator it) {
   if (next == leaves_.end() || (leaf.live + next->second->live) * 4 > kLeafBytes * 3) return;
   leaf.keep_only(0, leaf.count(), scratch_);
   next->second->move_tail(0, leaf);
+  ++erasures_;
   leaves_.erase(next);
 }
 
 void OrderedTable::clear() {
   ++changes_;
+  ++erasures_;
   leaves_.clear();
   pool_.reset();  // the memory goes back to the heap
   size_ = 0;
