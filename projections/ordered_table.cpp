@@ -1,7 +1,5 @@
 #include "projections/ordered_table.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <bit>
 #include <cstdlib>
@@ -107,13 +105,14 @@ char* OrderedTable::BlockPool::take() {
   if (carved_ == chunk_blocks_) {
     std::size_t blocks = chunk_blocks_ == 0 ? kFirstChunkBlocks : std::min(2 * chunk_blocks_, kLargestChunkBlocks);
     std::size_t size = blocks * kLeafBytes;
+    // A 2 MiB chunk is 2 MiB-aligned, so that a system whose transparent huge pages are
+    // "always" on can back it with one; it is not asked for one (no MADV_HUGEPAGE): on the
+    // benchmark machine, a virtual machine, a fresh huge page cost more than its 512 small
+    // ones (docs/benchmarks.md, the fourteenth session).
     constexpr std::size_t kHugePage = kLargestChunkBlocks * kLeafBytes;
     void* p = nullptr;
     if (posix_memalign(&p, size == kHugePage ? kHugePage : kLeafBytes, size) != 0) throw std::bad_alloc();
     std::unique_ptr<char, Free> chunk(static_cast<char*>(p));
-#ifdef MADV_HUGEPAGE
-    if (size == kHugePage) madvise(p, size, MADV_HUGEPAGE);  // advice only: failure changes nothing
-#endif
     free_.reserve(blocks_ + blocks);
     chunks_.push_back(std::move(chunk));
     blocks_ += blocks;

@@ -22,9 +22,9 @@
 // when a leaf goes (a buffer grows past kLeafBytes only for a row larger than a leaf, and
 // then comes from the heap): glibc's malloc spent a quarter of a snapshot load in
 // allocating them one by one. Chunks double from 64 KiB to 2 MiB; a 2 MiB chunk is
-// 2 MiB-aligned and offered to the kernel for a transparent huge page (madvise), so a table
-// that grows by gigabytes takes one page fault per 2 MiB instead of one per 4 KiB where the
-// system allows it (on the benchmark machine a fault was most of a snapshot load).
+// 2 MiB-aligned but not advised into a transparent huge page: the system's own policy
+// decides (on the benchmark machine, a virtual machine, a fresh huge page cost more to
+// fault in than 512 small pages, and advising them made a snapshot load slower).
 #pragma once
 
 #include <cstdint>
