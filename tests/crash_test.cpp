@@ -78,8 +78,12 @@ std::vector<Acked> run_and_kill(const std::string& dir, int round, std::chrono::
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
-  close(child.to_child);  // unblocks the writer
+  // The child is dead and reaped, so nothing reads the pipe any more: a write the writer is
+  // in, or starts, fails with EPIPE and it stops. It is joined before its pipe is closed (a
+  // descriptor closed while another thread may still write to it could be reused meanwhile:
+  // found by ThreadSanitizer).
   writer.join();
+  close(child.to_child);
   close(child.from_child);
   // Only complete lines were written by the dead process as answers.
   std::size_t start = 0, i = 0;
