@@ -6,8 +6,8 @@
 // then key and value; never persisted) and one array of u32 entry offsets in key order. A
 // red-black tree maps each leaf's fence — a key no greater than any key the leaf holds and
 // greater than every key of the leaf before it; the first leaf's fence is "" — to the leaf.
-// A lookup is a search of that tree, about a hundredth the size of a tree of rows, then a
-// binary search in one leaf.
+// A lookup first tries the leaf of the table's last lookup, else searches that tree, about a
+// hundredth the size of a tree of rows; then it does a binary search in one leaf.
 //
 // A row costs its key and value plus about 7 bytes (a std::map<std::string, std::string>
 // node costs ~100 bytes and up to two heap blocks more). Appending at the end of the table

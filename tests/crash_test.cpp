@@ -78,8 +78,8 @@ std::vector<Acked> run_and_kill(const std::string& dir, int round, std::chrono::
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
-  // The child is dead and reaped, so nothing reads the pipe any more: a write the writer is
-  // in, or starts, fails with EPIPE and it stops. It is joined before its pipe is closed (a
+  // The child is dead and reaped, and it held the pipe's only read end, so a write the
+  // writer is in, or starts, fails with EPIPE (crash_loop ignores SIGPIPE) and it stops. It is joined before its pipe is closed (a
   // descriptor closed while another thread may still write to it could be reused meanwhile:
   // found by ThreadSanitizer).
   writer.join();
