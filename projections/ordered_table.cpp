@@ -487,8 +487,18 @@ void OrderedTable::put(std::string_view k, std::string_view v) {
 
 bool OrderedTable::append(std::string_view k, std::string_view v) {
   if (size_ > 0) {
-    const Leaf& last = *std::prev(leaves_.end())->second;  // never empty while the table is not
+    Leaf& last = *std::prev(leaves_.end())->second;  // never empty while the table is not
     if (compare_keys(last.key(last.count() - 1), k) >= 0) return false;
+    // Room in the last leaf: what put would do, without its searches (a snapshot's load
+    // appends every row of the state this way).
+    std::size_t bytes = entry_size(k, v);
+    if (last.used + bytes <= kLeafBytes) {
+      ++changes_;
+      std::uint32_t offset = last.write(k, v);
+      last.offsets.push_back(offset);
+      ++size_;
+      return true;
+    }
   }
   put(k, v);
   return true;

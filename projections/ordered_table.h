@@ -61,7 +61,7 @@ class OrderedTable {
   // callers drop a table after an exception, as every replay does.
   void put(std::string_view key, std::string_view value);
   // Inserts `key`, which must be greater than every key held; false (nothing changed)
-  // when it is not.
+  // when it is not. Written straight into the last leaf when it fits there.
   bool append(std::string_view key, std::string_view value);
   // False when absent.
   bool erase(std::string_view key);
