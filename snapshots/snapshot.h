@@ -18,8 +18,8 @@
 //          order: bool 1, u64 key length, key bytes, u64 value length, value bytes;
 //          and a final bool 0.
 //
-// The checksum, and then the restored state's digest, are computed on a second thread while
-// the archive is decoded; a damaged archive is reported as damaged whatever the decoder made
+// The checksum and the restored state's digest are computed on two more threads while the
+// archive is decoded; a damaged archive is reported as damaged whatever the decoder made
 // of it, and the decode is wrapped so that any exception becomes a reported problem (the
 // decoder is fuzzed with hostile archives under correct checksums).
 #pragma once
