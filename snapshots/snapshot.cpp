@@ -455,7 +455,7 @@ std::optional<Snapshot> decode_checked(std::uint64_t key_seq, const Parts& bytes
   }
   std::string_view checksum = r.raw(kHashSize);
   Parts archive = drop_prefix(bytes, kHeaderSize);
-  Snapshot snap;  // outlives the helper thread, which reads its tables
+  Snapshot snap;  // outlives the hashing thread, which reads its tables
   detail::DigestFeed feed(snap.state);
   std::string computed;
   std::exception_ptr checksum_failed, feed_failed;  // only bad_alloc, each set by one thread
@@ -469,8 +469,8 @@ std::optional<Snapshot> decode_checked(std::uint64_t key_seq, const Parts& bytes
     }
   };
   // The checksum on one thread and the restored state's digest on another, both while this
-  // one decodes (system_error or bad_alloc: no thread to be had; then the checksum first, on
-  // this thread, and the state is hashed after).
+  // one decodes. Either may find no thread to be had (system_error or bad_alloc): then the
+  // checksum is computed on this thread before decoding, or the state hashed after it.
   std::thread summer, hasher;
   try {
     summer = std::thread(checksum_only);
