@@ -446,7 +446,7 @@ void OrderedTable::put(std::string_view k, std::string_view v) {
   bool present;
   if (found_.changes == changes_ && found_.key == k) {
     // The row find() just found, unchanged since: a read-modify-write needs no search.
-    it = leaves_.erase(found_.leaf, found_.leaf);  // (the const_iterator as an iterator)
+    it = mutable_leaf(found_.leaf);
     at = found_.index;
     present = true;
   } else {
@@ -461,8 +461,7 @@ void OrderedTable::put(std::string_view k, std::string_view v) {
       at = last.count();
       present = false;
     } else {
-      auto found = locate(k);
-      it = leaves_.erase(found, found);  // (the const_iterator as an iterator)
+      it = mutable_leaf(locate(k));
       at = it->second->lower_bound(k);
       present = at < it->second->count() && it->second->key(at) == k;
     }
@@ -494,8 +493,7 @@ bool OrderedTable::append(std::string_view k, std::string_view v) {
     std::size_t bytes = entry_size(k, v);
     if (last.used + bytes <= kLeafBytes) {
       ++changes_;
-      std::uint32_t offset = last.write(k, v);
-      last.offsets.push_back(offset);
+      last.insert(last.count(), k, v);
       ++size_;
       return true;
     }
@@ -506,8 +504,7 @@ bool OrderedTable::append(std::string_view k, std::string_view v) {
 
 bool OrderedTable::erase(std::string_view k) {
   if (leaves_.empty()) return false;
-  auto found = locate(k);
-  auto it = leaves_.erase(found, found);  // (the const_iterator as an iterator)
+  auto it = mutable_leaf(locate(k));
   Leaf& leaf = *it->second;
   std::size_t at = leaf.lower_bound(k);
   if (at == leaf.count() || leaf.key(at) != k) return false;

@@ -173,6 +173,8 @@ class OrderedTable {
   // leaf_for through `hint_`: the leaf of the last lookup is tried first (for find, put
   // and erase, which a table's user never calls concurrently; walk does not use it).
   Leaves::const_iterator locate(std::string_view key) const;
+  // The same leaf as an iterator that may change it (an empty erase: no leaf is removed).
+  Leaves::iterator mutable_leaf(Leaves::const_iterator it) { return leaves_.erase(it, it); }
   // Makes room for an entry of `bytes` to be inserted at index `at` of `it`'s leaf, which
   // is full: compacts it, lends rows to a neighbour, starts a new leaf or splits it;
   // returns the leaf and index to insert at, which has room for the entry.

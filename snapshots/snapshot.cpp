@@ -149,7 +149,7 @@ struct SnapshotImage {
   MemoryStore* target = nullptr;
   std::uint64_t bytes_bound = 0;  // loading: no length may exceed the archive size
   PartsSource* range = nullptr;    // loading: the archive's bytes, for rows read as views
-  std::string key_scratch, value_scratch, flag_scratch;  // loading: a row cut by a piece boundary
+  std::string key_scratch, value_scratch;  // loading: a row cut by a piece boundary
   // Loading: told which tables are complete, for the digest on the other thread (may be
   // null: the caller then hashes the restored state).
   DigestFeed* feed = nullptr;
@@ -252,7 +252,7 @@ struct SnapshotImage {
   // Boost copies any byte into a bool, undefined behaviour for anything but 0 and 1
   // (found by the snapshot fuzz target).
   bool row_flag() {
-    std::string_view byte = range->take(1, flag_scratch);
+    std::string_view byte = range->take(1, key_scratch);  // one byte: never cut, so never copied
     auto raw = static_cast<std::uint8_t>(byte[0]);
     if (raw > 1) throw std::runtime_error("malformed record flag");
     return raw == 1;
