@@ -5,9 +5,14 @@
 namespace opsledger {
 
 void StateDigester::frame_name(std::size_t table) {
-  frame_.clear();
-  ByteWriter(frame_).str(table_name(static_cast<Table>(table)));
-  hash_.update(frame_);
+  ByteWriter(pending_).str(table_name(static_cast<Table>(table)));
+  flush_when_full();
+}
+
+void StateDigester::flush_when_full() {
+  if (pending_.size() < kFlushAt) return;
+  hash_.update(pending_);
+  pending_.clear();
 }
 
 bool StateDigester::begin_table(Table t) {
@@ -18,16 +23,17 @@ bool StateDigester::begin_table(Table t) {
 }
 
 void StateDigester::row(std::string_view key, std::string_view value) {
-  frame_.clear();
-  ByteWriter w(frame_);
+  ByteWriter w(pending_);
   w.str(key);
   w.u32(static_cast<std::uint32_t>(value.size()));
-  hash_.update(frame_);
-  hash_.update(value);
+  w.raw(value);
+  flush_when_full();
 }
 
 std::string StateDigester::finish() {
   for (; next_table_ < kTableCount; ++next_table_) frame_name(next_table_);
+  hash_.update(pending_);
+  pending_.clear();
   return hash_.finish();
 }
 
