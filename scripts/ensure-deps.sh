@@ -4,7 +4,7 @@
 set -eu
 PACKAGES="g++ cmake ninja-build pkg-config python3 \
   libboost1.81-dev libboost-serialization1.81-dev libboost-json1.81-dev \
-  liblmdb-dev lmdb-utils libcereal-dev catch2 libssl-dev libbenchmark-dev libsqlite3-dev libpq-dev \
+  liblmdb-dev lmdb-utils libcereal-dev libxxhash-dev catch2 libssl-dev libbenchmark-dev libsqlite3-dev libpq-dev \
   ${OPSLEDGER_EXTRA_PACKAGES:-}"
 missing=""
 for p in $PACKAGES; do

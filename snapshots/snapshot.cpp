@@ -19,7 +19,6 @@
 #include "engine/event_log.h"
 #include "events/bytes.h"
 #include "events/envelope.h"
-#include "events/sha256.h"
 #include "projections/apply.h"
 #include "projections/state_digest.h"
 
@@ -290,7 +289,8 @@ namespace opsledger {
 namespace {
 
 constexpr std::string_view kMagic = "OPSLSNAP";
-constexpr std::size_t kHeaderSize = 8 + 4 + kHashSize;
+// Magic and format_version; the checksum follows (its size depends on the format).
+constexpr std::size_t kPrefixSize = 8 + 4;
 
 }  // namespace
 
@@ -303,11 +303,13 @@ namespace {
 // once; `digest_out` then gets it.
 std::string encode_value(std::uint64_t seq, const std::string& chain_hash, const std::string* digest,
                          const Store& state, std::string* digest_out) {
+  const std::size_t checksum_size = *snapshot_checksum_size(kSnapshotFormatVersion);
+  const std::size_t header_size = kPrefixSize + checksum_size;
   std::string out;
   ByteWriter w(out);
   w.raw(kMagic);
   w.u32(kSnapshotFormatVersion);
-  w.raw(std::string(kHashSize, '\0'));  // the checksum, below
+  w.raw(std::string(checksum_size, '\0'));  // the checksum, below
   StateDigester digester;
   detail::SnapshotImage image;
   {
@@ -330,14 +332,14 @@ std::string encode_value(std::uint64_t seq, const std::string& chain_hash, const
     std::uint64_t length = kHashSize;  // native, as the archive writes it
     std::string expected_field(reinterpret_cast<const char*>(&length), sizeof length);
     expected_field.append(kHashSize, '\0');
-    if (image.digest_end < kHeaderSize + expected_field.size() ||
+    if (image.digest_end < header_size + expected_field.size() ||
         std::string_view(out).substr(image.digest_end - expected_field.size(), expected_field.size()) != expected_field)
       throw std::logic_error("snapshot digest field not found");
     std::memcpy(out.data() + image.digest_end - kHashSize, computed.data(), kHashSize);
     if (digest_out) *digest_out = std::move(computed);
   }
-  std::string checksum = sha256(std::string_view(out).substr(kHeaderSize));
-  std::memcpy(out.data() + kMagic.size() + 4, checksum.data(), kHashSize);
+  std::string checksum = snapshot_checksum(kSnapshotFormatVersion, std::string_view(out).substr(header_size));
+  std::memcpy(out.data() + kPrefixSize, checksum.data(), checksum_size);
   return out;
 }
 
@@ -350,8 +352,8 @@ std::string encode_snapshot(std::uint64_t seq, const std::string& chain_hash, co
 
 namespace {
 
-// A stored value as the ranges it is stored in, in order: one for a format-1 row, the
-// pieces for format 2.
+// A stored value as the ranges it is stored in, in order: one for a single value (format
+// 3 or 1), the pieces for format 2.
 using Parts = std::vector<std::string_view>;
 
 std::uint64_t total_size(const Parts& parts) {
@@ -442,26 +444,31 @@ bool decode_archive(std::uint64_t key_seq, const Parts& archive, Snapshot& snap,
 // decoding got faster than the two together.) A damaged archive is reported as damaged
 // whatever the decoder made of it. Throws only std::bad_alloc, having joined its threads.
 std::optional<Snapshot> decode_checked(std::uint64_t key_seq, const Parts& bytes, std::string& problem) {
-  std::string header = copy_prefix(bytes, kHeaderSize);
-  if (header.size() < kHeaderSize || std::string_view(header).substr(0, kMagic.size()) != kMagic) {
+  std::string prefix = copy_prefix(bytes, kPrefixSize);
+  if (prefix.size() < kPrefixSize || std::string_view(prefix).substr(0, kMagic.size()) != kMagic) {
     problem = "not a snapshot (bad magic or too short)";
     return std::nullopt;
   }
-  ByteReader r(std::string_view(header).substr(kMagic.size()));
-  std::uint32_t version = r.u32();
-  if (version != kSnapshotFormatVersion) {
+  std::uint32_t version = ByteReader(std::string_view(prefix).substr(kMagic.size())).u32();
+  std::optional<std::size_t> checksum_size = snapshot_checksum_size(version);
+  if (!checksum_size) {
     problem = "unknown snapshot format version " + std::to_string(version);
     return std::nullopt;
   }
-  std::string_view checksum = r.raw(kHashSize);
-  Parts archive = drop_prefix(bytes, kHeaderSize);
+  std::string header = copy_prefix(bytes, kPrefixSize + *checksum_size);
+  if (header.size() < kPrefixSize + *checksum_size) {
+    problem = "not a snapshot (bad magic or too short)";
+    return std::nullopt;
+  }
+  std::string_view checksum = std::string_view(header).substr(kPrefixSize);
+  Parts archive = drop_prefix(bytes, header.size());
   Snapshot snap;  // outlives the hashing thread, which reads its tables
   detail::DigestFeed feed(snap.state);
   std::string computed;
   std::exception_ptr checksum_failed, feed_failed;  // only bad_alloc, each set by one thread
   auto checksum_only = [&] {
     try {
-      Sha256 h;
+      SnapshotChecksum h(version);
       for (auto part : archive) h.update(part);
       computed = h.finish();
     } catch (...) {
@@ -565,7 +572,7 @@ struct Manifest {
 };
 
 // The manifest a row under an 8-byte key holds, or nullopt when the row is something else
-// (a format-1 value, or a value the decoder will name as unknown).
+// (a single value, or a value the decoder will name as unknown).
 std::optional<Manifest> parse_manifest(std::string_view row) {
   if (row.size() != kManifestSize || row.substr(0, kMagic.size()) != kMagic) return std::nullopt;
   ByteReader r(row.substr(kMagic.size()));
@@ -576,7 +583,7 @@ std::optional<Manifest> parse_manifest(std::string_view row) {
   return m;
 }
 
-// The format-1 value stored under `seq`, as it lies in the map (valid while `txn` is): the
+// The single value stored under `seq`, as it lies in the map (valid while `txn` is): the
 // row itself, or its pieces in order when the row is a manifest. False (and `problem`) when
 // it cannot be had.
 bool stored_value(const lmdb::Txn& txn, const Dbis& dbis, std::uint64_t seq, Parts& parts, std::string& problem) {

@@ -8,11 +8,13 @@
 // key = seq as 8-byte big-endian, value =
 //
 //   8B   magic             "OPSLSNAP"
-//   u32  format_version    little-endian; kSnapshotFormatVersion (1); 2 is a manifest of
-//                          pieces (below)
-//   32B  checksum          SHA-256 of the archive bytes that follow
+//   u32  format_version    little-endian; kSnapshotFormatVersion (3) is written, 1 is
+//                          still read; 2 is a manifest of pieces (below)
+//   16B  checksum          format 3: XXH3-128 of the archive bytes that follow, canonical
+//                          (big-endian); format 1: 32B, their SHA-256
+//                          (snapshots/snapshot_checksum.h)
 //   ...  archive           Boost.Serialization binary archive of one SnapshotImage
-//                          (class version 1):
+//                          (class version 1), the same in both formats:
 //          u64 seq, string chain_hash (32 raw bytes), string digest (32 raw bytes),
 //          u32 table count, then per table: string table name, then per record in key
 //          order: bool 1, u64 key length, key bytes, u64 value length, value bytes;
@@ -35,10 +37,9 @@
 #include "engine/lmdb.h"
 #include "engine/lmdb_store.h"
 #include "projections/memory_store.h"
+#include "snapshots/snapshot_checksum.h"
 
 namespace opsledger {
-
-inline constexpr std::uint32_t kSnapshotFormatVersion = 1;
 
 struct Snapshot {
   std::uint64_t seq = 0;
@@ -95,10 +96,10 @@ struct SnapshotCancelled : std::runtime_error {
 // Format 2, a snapshot stored in pieces (the engine's automatic snapshots larger than a
 // piece, so that batches run between the pieces' commits): under the key seq a manifest
 //   8B "OPSLSNAP", u32 2, u64 total bytes, u32 piece count  (little-endian)
-// and the format-1 value cut into that many pieces, in order, under the 12-byte keys seq
+// and a single value (format 3, or 1) cut into that many pieces, in order, under the 12-byte keys seq
 // (8-byte big-endian) + piece index (4-byte big-endian). The manifest is written last, so a
 // snapshot whose pieces were not all stored is not seen (snapshot_seqs lists 8-byte keys
-// only); load_snapshot decodes the pieces, in order, as one format-1 value, reading each
+// only); load_snapshot decodes the pieces, in order, as one single value, reading each
 // where it lies in the map.
 inline constexpr std::uint32_t kSnapshotPiecesVersion = 2;
 // The engine's piece size (Engine::Impl::snapshot_piece_bytes, which tests lower).
@@ -106,7 +107,7 @@ inline constexpr std::size_t kSnapshotPieceBytes = std::size_t{16} << 20;
 std::string snapshot_piece_key(std::uint64_t seq, std::uint32_t index);
 std::string snapshot_manifest(std::uint64_t total_bytes, std::uint32_t pieces);
 // Deletes every piece no manifest claims and no writer can still claim: pieces whose seq's
-// 8-byte row is a format-1 value or a manifest naming fewer pieces (a snapshot written
+// 8-byte row is a single value or a manifest naming fewer pieces (a snapshot written
 // again at that seq), and pieces whose seq has no row yet but lies below the newest
 // complete snapshot's (left by a writer stopped or killed between pieces, or one
 // overtaken by a newer snapshot). Pieces above the newest complete snapshot may be another
@@ -135,7 +136,7 @@ std::vector<std::uint64_t> prune_snapshots(lmdb::Txn& txn, const Dbis& dbis, std
 // errors.
 EncodedSnapshot encode_committed(lmdb::Txn& read, const Dbis& dbis, const std::atomic<bool>* stop = nullptr);
 
-// Puts an encoded format-1 value under its seq in `txn`, first deleting that seq's pieces
+// Puts an encoded single value under its seq in `txn`, first deleting that seq's pieces
 // of an earlier snapshot stored in pieces, then the pieces drop_unfinished_pieces names.
 void put_snapshot(lmdb::Txn& txn, const Dbis& dbis, const EncodedSnapshot& e);
 

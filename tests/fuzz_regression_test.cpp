@@ -16,7 +16,6 @@
 #include "engine/engine_impl.h"
 #include "events/bytes.h"
 #include "events/json_values.h"
-#include "events/sha256.h"
 #include "snapshots/snapshot.h"
 #include "tests/fuzz/targets.h"
 #include "tests/golden_events.h"
@@ -169,6 +168,10 @@ std::vector<Input> envelope_seeds() {
   return out;
 }
 
+// A stored value's header as the engine writes it (format 3): magic, format_version and
+// the 16-byte checksum.
+constexpr std::size_t kValueHeader = 8 + 4 + 16;
+
 std::vector<Input> snapshot_seeds() {
   TestDb db;
   seed_contoso(db);
@@ -179,9 +182,8 @@ std::vector<Input> snapshot_seeds() {
   lmdb::Txn txn(*impl.env, false);
   std::string_view value;
   REQUIRE(txn.get(impl.dbis.snapshots, be64(w.seq), value));
-  constexpr std::size_t kHeader = 8 + 4 + 32;
   return {{"stored", std::string(1, '\0') + le64(w.seq) + std::string(value)},
-          {"archive", std::string(1, '\1') + le64(w.seq) + std::string(value.substr(kHeader))}};
+          {"archive", std::string(1, '\1') + le64(w.seq) + std::string(value.substr(kValueHeader))}};
 }
 
 std::vector<Input> csv_seeds() {
@@ -272,8 +274,7 @@ TEST_CASE("fuzz finding: a snapshot record flag other than 0 or 1 refuses the sn
   std::string value = seeds[0].bytes.substr(9);
   ByteReader r(std::string_view(seeds[0].bytes).substr(1, 8));
   std::uint64_t seq = r.u64();
-  constexpr std::size_t kHeader = 8 + 4 + 32;
-  std::string archive = value.substr(kHeader);
+  std::string archive = value.substr(kValueHeader);
   std::string name(table_name(static_cast<Table>(0)));
   std::string framed = le64(name.size()) + name;
   auto pos = archive.find(framed);
@@ -281,8 +282,7 @@ TEST_CASE("fuzz finding: a snapshot record flag other than 0 or 1 refuses the sn
   std::size_t flag = pos + framed.size();
   REQUIRE(archive[flag] == 1);
   auto stored = [&](const std::string& a) {
-    std::string out = value.substr(0, 12) + sha256(a) + a;
-    return out;
+    return sealed_snapshot(kSnapshotFormatVersion, a);
   };
   std::string problem;
   REQUIRE(decode_snapshot(seq, stored(archive), problem));
@@ -310,12 +310,12 @@ TEST_CASE("fuzz finding: a snapshot string longer than the archive is refused be
   std::string value = seeds[0].bytes.substr(9);
   ByteReader r(std::string_view(seeds[0].bytes).substr(1, 8));
   std::uint64_t seq = r.u64();
-  std::string archive = value.substr(8 + 4 + 32);
+  std::string archive = value.substr(kValueHeader);
   auto pos = archive.find(le64(seq) + le64(32));
   REQUIRE(pos != std::string::npos);
   std::string claim = le64(std::uint64_t{64} << 20);
   archive.replace(pos + 8, 8, claim);
-  std::string stored = value.substr(0, 12) + sha256(archive) + archive;
+  std::string stored = sealed_snapshot(kSnapshotFormatVersion, archive);
   std::string problem;
   CHECK_FALSE(decode_snapshot(seq, stored, problem));
   CHECK(problem.find("implausible") != std::string::npos);
@@ -355,10 +355,10 @@ TEST_CASE("fuzz finding: a snapshot archive with a forged signature length is re
   std::string value = seeds[0].bytes.substr(9);
   ByteReader r(std::string_view(seeds[0].bytes).substr(1, 8));
   std::uint64_t seq = r.u64();
-  std::string archive = value.substr(8 + 4 + 32);
+  std::string archive = value.substr(kValueHeader);
   REQUIRE(archive.substr(0, 8) == le64(22));
   archive.replace(0, 8, le64(std::uint64_t{64} << 20));
-  std::string stored = value.substr(0, 12) + sha256(archive) + archive;
+  std::string stored = sealed_snapshot(kSnapshotFormatVersion, archive);
   std::string problem;
   CHECK_FALSE(decode_snapshot(seq, stored, problem));
   CHECK(problem == "not a Boost.Serialization binary archive");

@@ -9,8 +9,10 @@
 #include "engine/lmdb.h"
 #include "engine/lmdb_store.h"
 #include "engine/replay.h"
+#include "events/bytes.h"
 #include "events/sha256.h"
 #include "projections/memory_store.h"
+#include "snapshots/snapshot_checksum.h"
 
 namespace opsledger::test {
 namespace json = boost::json;
@@ -134,6 +136,16 @@ std::vector<int> run_in_processes(int n, const std::function<int(int)>& body) {
   }
   REQUIRE(forked_all);
   return statuses;
+}
+
+std::string sealed_snapshot(std::uint32_t format, std::string_view archive) {
+  std::string out;
+  ByteWriter w(out);
+  w.raw("OPSLSNAP");
+  w.u32(format);
+  w.raw(snapshot_checksum(format, archive));
+  w.raw(archive);
+  return out;
 }
 
 }  // namespace opsledger::test

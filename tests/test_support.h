@@ -81,4 +81,8 @@ std::string error_field(const boost::json::object& answer);
 // hex digest (the engine must be closed or idle).
 std::string replay_digest(const std::string& dir, std::uint64_t until_seq = 0);
 
+// A stored snapshot value of `format` (1 or 3) holding `archive` under a correct checksum:
+// a forger's value, or an archive moved from one format to the other.
+std::string sealed_snapshot(std::uint32_t format, std::string_view archive);
+
 }  // namespace opsledger::test

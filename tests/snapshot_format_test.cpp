@@ -1,0 +1,151 @@
+// Snapshot value formats (snapshots/snapshot.h, snapshots/snapshot_checksum.h): the engine
+// writes format 3 (an XXH3-128 checksum); format 1 (a SHA-256 checksum), which earlier
+// releases wrote, still loads from its committed bytes, and damage to either is caught.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "events/bytes.h"
+#include "events/sha256.h"
+#include "projections/apply.h"
+#include "projections/memory_store.h"
+#include "projections/records.h"
+#include "projections/state_digest.h"
+#include "snapshots/snapshot.h"
+#include "tests/test_support.h"
+
+using namespace opsledger;
+using namespace opsledger::test;
+
+namespace {
+
+// A format-1 value written by the engine before format 3: `opsledger demo`'s snapshot at
+// seq 117 (14,449 bytes), taken from its database as stored.
+const std::string kGoldenFormat1 = std::string(OPSLEDGER_SOURCE_DIR) + "/tests/golden/snapshot_format1.bin";
+constexpr std::uint64_t kGoldenSeq = 117;
+constexpr std::string_view kGoldenDigest = "60b11c905ceb2544c01ccf752cdeb24ca3d0bf2a0661f3e5c89198fc00a5482a";
+constexpr std::size_t kFormat1Header = 8 + 4 + 32;
+constexpr std::size_t kFormat3Header = 8 + 4 + 16;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::uint32_t format_of(std::string_view value) { return ByteReader(value.substr(8, 4)).u32(); }
+
+
+MemoryStore small_state() {
+  MemoryStore s;
+  save_u64(s, Table::meta, kMetaLastSeq, 5);
+  s.put(Table::workspaces, key_id(1), "Contoso");
+  s.put(Table::runs, key_id(4), std::string(200, 'r'));
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("XXH3-128 is the one libxxhash publishes, in canonical byte order", "[snapshot][format]") {
+  // The published answer for empty input (seed 0): high 64 bits first.
+  CHECK(to_hex(snapshot_checksum(kSnapshotFormatXxh3, "")) == "99aa06d3014798d86001c324468d497f");
+  CHECK(snapshot_checksum(kSnapshotFormatSha256, "abc") == sha256("abc"));
+  CHECK(snapshot_checksum_size(kSnapshotFormatXxh3) == 16u);
+  CHECK(snapshot_checksum_size(kSnapshotFormatSha256) == 32u);
+  CHECK_FALSE(snapshot_checksum_size(kSnapshotPiecesVersion));  // a manifest, not a value
+  CHECK_FALSE(snapshot_checksum_size(4));
+  CHECK_THROWS_AS(SnapshotChecksum(0), std::invalid_argument);
+  // Fed in parts or whole, the same checksum.
+  SnapshotChecksum parts(kSnapshotFormatXxh3);
+  parts.update("opsl");
+  parts.update("");
+  parts.update("edger");
+  CHECK(parts.finish() == snapshot_checksum(kSnapshotFormatXxh3, "opsledger"));
+}
+
+TEST_CASE("the engine writes format 3: XXH3-128 of the archive after a 28-byte header", "[snapshot][format]") {
+  MemoryStore s = small_state();
+  std::string chain(32, 'c');
+  std::string bytes = encode_snapshot(5, chain, state_digest(s), s);
+  REQUIRE(bytes.size() > kFormat3Header);
+  CHECK(bytes.substr(0, 8) == "OPSLSNAP");
+  CHECK(format_of(bytes) == kSnapshotFormatXxh3);
+  CHECK(kSnapshotFormatVersion == kSnapshotFormatXxh3);
+  std::string_view archive = std::string_view(bytes).substr(kFormat3Header);
+  CHECK(bytes.substr(12, 16) == snapshot_checksum(kSnapshotFormatXxh3, archive));
+  CHECK(archive.substr(8, 22) == "serialization::archive");  // Boost's header follows at once
+  std::string problem;
+  auto loaded = decode_snapshot(5, bytes, problem);
+  REQUIRE(loaded);
+  CHECK(loaded->state == s);
+  // Any flipped byte of the checksum or the archive is caught.
+  for (std::size_t at : {std::size_t{12}, std::size_t{27}, kFormat3Header, bytes.size() / 2, bytes.size() - 1}) {
+    CAPTURE(at);
+    std::string damaged = bytes;
+    damaged[at] = static_cast<char>(damaged[at] ^ 0x10);
+    CHECK_FALSE(decode_snapshot(5, damaged, problem));
+    CHECK(problem == "checksum does not match (the snapshot is damaged)");
+  }
+  // Cut inside its checksum: too short to be a snapshot.
+  CHECK_FALSE(decode_snapshot(5, bytes.substr(0, kFormat3Header - 1), problem));
+  CHECK(problem == "not a snapshot (bad magic or too short)");
+}
+
+TEST_CASE("a format-1 snapshot written before format 3 still loads, and its damage is still caught",
+          "[snapshot][format][golden]") {
+  std::string golden = read_file(kGoldenFormat1);
+  REQUIRE(golden.size() == 14449);
+  REQUIRE(format_of(golden) == kSnapshotFormatSha256);
+  std::string problem;
+  auto loaded = decode_snapshot(kGoldenSeq, golden, problem);
+  REQUIRE(loaded);
+  CHECK(problem.empty());
+  CHECK(loaded->seq == kGoldenSeq);
+  CHECK(to_hex(loaded->digest) == kGoldenDigest);
+  CHECK(state_digest(loaded->state) == loaded->digest);
+  CHECK(last_applied_seq(loaded->state) == kGoldenSeq);
+  CHECK(loaded->state.table(Table::runs).size() > 0);
+  // Read in pieces (format 2's loading), cut inside its 32-byte checksum too.
+  std::vector<std::string_view> pieces = {std::string_view(golden).substr(0, 30),
+                                          std::string_view(golden).substr(30, 5000),
+                                          std::string_view(golden).substr(5030)};
+  auto from_pieces = decode_snapshot(kGoldenSeq, pieces, problem);
+  REQUIRE(from_pieces);
+  CHECK(from_pieces->state == loaded->state);
+  // Its SHA-256 checksum still guards it.
+  for (std::size_t at : {std::size_t{12}, std::size_t{43}, kFormat1Header, golden.size() - 1}) {
+    CAPTURE(at);
+    std::string damaged = golden;
+    damaged[at] = static_cast<char>(damaged[at] ^ 0x01);
+    CHECK_FALSE(decode_snapshot(kGoldenSeq, damaged, problem));
+    CHECK(problem == "checksum does not match (the snapshot is damaged)");
+  }
+  CHECK_FALSE(decode_snapshot(kGoldenSeq, golden.substr(0, kFormat1Header - 1), problem));
+  CHECK(problem == "not a snapshot (bad magic or too short)");
+  // The archive is the same in both formats: under a format-3 header it loads the same state.
+  std::string_view archive = std::string_view(golden).substr(kFormat1Header);
+  auto resealed = decode_snapshot(kGoldenSeq, sealed_snapshot(kSnapshotFormatXxh3, archive), problem);
+  REQUIRE(resealed);
+  CHECK(resealed->state == loaded->state);
+  // And a format-3 checksum under a format-1 header (or the reverse) is damage.
+  std::string mixed = golden.substr(0, 12) + snapshot_checksum(kSnapshotFormatXxh3, archive) + std::string(archive);
+  CHECK_FALSE(decode_snapshot(kGoldenSeq, mixed, problem));
+  CHECK(problem == "checksum does not match (the snapshot is damaged)");
+}
+
+TEST_CASE("a value of a format the reader does not know is skipped by name", "[snapshot][format]") {
+  MemoryStore s = small_state();
+  std::string bytes = encode_snapshot(5, std::string(32, 'c'), state_digest(s), s);
+  std::string problem;
+  for (std::uint32_t version : {0u, 2u, 4u, 99u}) {
+    CAPTURE(version);
+    std::string other = bytes;
+    std::string field;
+    ByteWriter(field).u32(version);
+    other.replace(8, 4, field);
+    CHECK_FALSE(decode_snapshot(5, other, problem));
+    CHECK(problem == "unknown snapshot format version " + std::to_string(version));
+  }
+}
