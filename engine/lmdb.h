@@ -139,7 +139,7 @@ class Cursor {
 void release_mapped_pages(MDB_env* env) noexcept;
 // How often the long scans call it: every so many records (events or rows) read, about
 // 6 MiB of log at the mean event size. Measured on the 10M-event benchmark log
-// (docs/benchmarks.md), a rebuild into LMDB committing every 262,144 events: releasing
+// (docs/benchmarks-history.md), a rebuild into LMDB committing every 262,144 events: releasing
 // every 65,536 events it peaked at 262 MiB, every 16,384 at 148 MiB, in the same time.
 inline constexpr std::uint64_t kReleasePagesEvery = 16384;
 

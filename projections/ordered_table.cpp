@@ -118,7 +118,7 @@ char* OrderedTable::BlockPool::take() {
     // A 2 MiB chunk is 2 MiB-aligned, so that a system whose transparent huge pages are
     // "always" on can back it with one; it is not asked for one (no MADV_HUGEPAGE): on the
     // benchmark machine, a virtual machine, a fresh huge page cost more than its 512 small
-    // ones (docs/benchmarks.md, the fourteenth session).
+    // ones (docs/benchmarks-history.md, the fourteenth session).
     constexpr std::size_t kHugePage = kLargestChunkBlocks * kLeafBytes;
     void* p = nullptr;
     if (posix_memalign(&p, size == kHugePage ? kHugePage : kLeafBytes, size) != 0) throw std::bad_alloc();
