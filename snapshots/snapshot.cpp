@@ -465,7 +465,7 @@ std::optional<Snapshot> decode_checked(std::uint64_t key_seq, const Parts& bytes
   Snapshot snap;  // outlives the hashing thread, which reads its tables
   detail::DigestFeed feed(snap.state);
   std::string computed;
-  std::exception_ptr checksum_failed, feed_failed;  // only bad_alloc, each set by one thread
+  std::exception_ptr checksum_failed, feed_failed;  // resources (bad_alloc), each set by one thread
   auto checksum_only = [&] {
     try {
       SnapshotChecksum h(version);

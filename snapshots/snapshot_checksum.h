@@ -4,7 +4,7 @@
 // catch damage, and the snapshot's state is proven anyway by its SHA-256 state digest,
 // which the loader recomputes from the restored rows. Format 1 (still read) used SHA-256
 // of the archive as well: a second cryptographic pass over every byte, at 1.8 GB/s here,
-// where XXH3 reads 18 GB/s (docs/benchmarks.md).
+// where XXH3 hashed 600 MiB at 18 GB/s (docs/benchmarks.md, the fifteenth session).
 #pragma once
 
 #include <cstddef>

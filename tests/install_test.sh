@@ -35,13 +35,13 @@ done
 for f in opsledgerConfig.cmake opsledgerConfigVersion.cmake opsledgerTargets.cmake; do
   [ -f "$libdir/cmake/opsledger/$f" ] || fail "cmake/opsledger/$f is not installed"
 done
-# The library links Boost, LMDB and OpenSSL privately: the package must neither look for
+# The library links Boost, LMDB, OpenSSL and xxHash privately: the package must neither look for
 # them nor hand them to consumers. (IMPORTED_LINK_DEPENDENT_LIBRARIES may name them: CMake
 # uses it only to find a shared library's own dependencies at link time.)
 if grep -E 'find_dependency|find_package' "$libdir"/cmake/opsledger/*.cmake | grep -v '^[^:]*:#'; then
   fail "the CMake package looks for dependencies"
 fi
-if grep -E 'INTERFACE_LINK_LIBRARIES.*(Boost|LMDB|OpenSSL|lmdb|crypto)' "$libdir"/cmake/opsledger/*.cmake; then
+if grep -E 'INTERFACE_LINK_LIBRARIES.*(Boost|LMDB|OpenSSL|lmdb|crypto|XXHASH|xxhash)' "$libdir"/cmake/opsledger/*.cmake; then
   fail "the CMake package hands a private dependency to consumers"
 fi
 [ -f "$libdir/pkgconfig/opsledger.pc" ] || fail "opsledger.pc is not installed"

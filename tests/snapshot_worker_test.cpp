@@ -659,7 +659,7 @@ TEST_CASE("the sweep deletes exactly the pieces no manifest claims", "[snapshot]
   put(snapshot_piece_key(10, 0), "abc");
   put(snapshot_piece_key(10, 1), "def");
   put(snapshot_piece_key(10, 2), "beyond its count");
-  put(be64(20), "a format-1 value, not a manifest");
+  put(be64(20), "a single value, not a manifest");
   put(snapshot_piece_key(20, 0), "left by a snapshot written again at 20");
   put(snapshot_piece_key(15, 0), "no row at 15, below the newest complete snapshot (20): abandoned");
   put(snapshot_piece_key(30, 0), "no row at 30, above it: perhaps being stored by another process");
@@ -672,7 +672,7 @@ TEST_CASE("the sweep deletes exactly the pieces no manifest claims", "[snapshot]
   CHECK_FALSE(txn.get(impl.dbis.snapshots, snapshot_piece_key(20, 0), v));
   CHECK(txn.get(impl.dbis.snapshots, snapshot_piece_key(30, 0), v));
   // Once a snapshot completes above it, nobody will finish it.
-  put(be64(40), "a format-1 value at 40");
+  put(be64(40), "a single value at 40");
   CHECK(drop_unfinished_pieces(txn, impl.dbis) == 1);
   CHECK_FALSE(txn.get(impl.dbis.snapshots, snapshot_piece_key(30, 0), v));
   CHECK(drop_pieces_of(txn, impl.dbis, 10, 1) == 1);
@@ -740,11 +740,11 @@ TEST_CASE("retention: prune_snapshots keeps the newest K, with their pieces, and
   auto& impl = db.engine().impl();
   lmdb::Txn txn(*impl.env, true);
   auto put = [&](const std::string& key, std::string_view value) { txn.put(impl.dbis.snapshots, key, value); };
-  put(be64(10), "a format-1 value");
+  put(be64(10), "a single value");
   put(be64(20), snapshot_manifest(6, 2));
   put(snapshot_piece_key(20, 0), "abc");
   put(snapshot_piece_key(20, 1), "def");
-  put(be64(30), "another format-1 value");
+  put(be64(30), "another single value");
   put(snapshot_piece_key(40, 0), "a snapshot being stored: no manifest yet");
   CHECK(prune_snapshots(txn, impl.dbis, 0).empty());  // 0 keeps all
   CHECK(prune_snapshots(txn, impl.dbis, 3).empty());
