@@ -6,6 +6,7 @@
 #include <bit>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <new>
 #include <stdexcept>
@@ -516,6 +517,12 @@ bool OrderedTable::append(std::string_view k, std::string_view v) {
   }
   put(k, v);
   return true;
+}
+
+OrderedTable::LeafRows OrderedTable::leaf_from_end(std::size_t back) const {
+  auto it = leaves_.end();
+  std::advance(it, -static_cast<std::ptrdiff_t>(back + 1));
+  return LeafRows(it->second.get());
 }
 
 bool OrderedTable::erase(std::string_view k) {

@@ -78,64 +78,99 @@ class PartsSource : public std::streambuf {
 };
 
 // The restored state's digest, computed on a second thread while the loader goes on: the
-// loader says which tables (a prefix in Table order) it has finished, and `run`, on the
-// other thread, hashes each finished table while the loader fills the next ones. Tables
-// are separate objects, so reading a finished one while another is written is safe. A
-// snapshot lists every table, in Table order (encode_snapshot writes them so); when a
-// forged one skips or repeats a table, or lists one out of order, the loader gives up the
-// feed (waiting for the other thread to leave the table it is reading) and the caller
-// hashes the restored state.
+// loader appends each table's rows in key order (OrderedTable::append), and hands over
+// each leaf that appending has left behind (OrderedTable::leaf_from_end), then the last
+// leaf of the table when the table is done; `run`, on the other thread, hashes those
+// leaves' rows while the loader fills the next ones. So the digest is of the rows as the
+// tables hold them, and it trails the loader by a leaf, not by a table (run_touches alone
+// is a fifth of a large state: the loader used to wait for it to be hashed after the
+// load). A snapshot lists every table, in Table order (encode_snapshot writes them so);
+// when a forged one skips back or repeats a table, the loader gives up the feed (waiting
+// for the other thread to leave the leaf it is reading) and the caller hashes the restored
+// state.
 class DigestFeed {
  public:
-  explicit DigestFeed(const MemoryStore& state) : state_(state) {}
-
-  // Loader: tables [0, n) are complete.
-  void finished_through(std::size_t n) {
-    {
-      std::lock_guard lock(mu_);
-      if (n > finished_) finished_ = n;
-    }
-    cv_.notify_all();
+  // Loader: table `t` begins; its rows follow.
+  void begin_table(Table t) { push(Item{t, std::nullopt}); }
+  // Loader: rows of the current table that appending will not write again.
+  void rows(OrderedTable::LeafRows leaf) { push(Item{std::nullopt, leaf}); }
+  // Loader: every table is complete.
+  void finish() {
+    push(Item{std::nullopt, std::nullopt});
+    hand_over();
   }
   // Loader: stop hashing (the load failed, or its tables came out of order). Returns once
-  // the other thread is in no table, so the loader may then write any of them.
+  // the other thread reads no leaf, so the loader may then change or drop any table.
   void give_up() {
     std::unique_lock lock(mu_);
     given_up_ = true;
     cv_.notify_all();
     cv_.wait(lock, [&] { return !hashing_; });
   }
-  // The other thread: hashes tables as they finish; returns once all are hashed or the
-  // loader gave up.
+  // The other thread: hashes what the loader hands over, in order; returns once finish()'s
+  // mark is reached or the loader gave up.
   void run() {
     StateDigester digester;
-    for (std::size_t t = 0; t < kTableCount; ++t) {
+    std::vector<Item> taken;
+    for (;;) {
       {
         std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return given_up_ || finished_ > t; });
+        hashing_ = false;
+        cv_.notify_all();
+        cv_.wait(lock, [&] { return given_up_ || !items_.empty(); });
         if (given_up_) return;
+        taken.swap(items_);
+        items_.clear();
         hashing_ = true;
       }
-      digester.begin_table(static_cast<Table>(t));
-      state_.table(static_cast<Table>(t)).for_each([&](std::string_view k, std::string_view v) { digester.row(k, v); });
-      {
-        std::lock_guard lock(mu_);
-        hashing_ = false;
+      for (const Item& item : taken) {
+        if (item.table) {
+          digester.begin_table(*item.table);
+        } else if (item.leaf) {
+          for (std::size_t i = 0; i < item.leaf->size(); ++i) digester.row(item.leaf->key(i), item.leaf->value(i));
+        } else {
+          std::string digest = digester.finish();
+          std::lock_guard lock(mu_);
+          digest_ = std::move(digest);
+          hashing_ = false;
+          cv_.notify_all();
+          return;
+        }
       }
-      cv_.notify_all();
+      taken.clear();
     }
-    digest_ = digester.finish();
   }
   // After `run` has returned: the digest, or empty when the loader gave up.
   const std::string& digest() const { return digest_; }
 
  private:
-  const MemoryStore& state_;
+  // A table's start (table set), a leaf's rows (leaf set), or the end (neither).
+  struct Item {
+    std::optional<Table> table;
+    std::optional<OrderedTable::LeafRows> leaf;
+  };
+  // Items are handed over kBatch at a time: a lock and a wake-up per leaf cost the two
+  // threads a tenth more CPU.
+  static constexpr std::size_t kBatch = 64;
+  void push(Item item) {
+    batch_.push_back(item);
+    if (batch_.size() >= kBatch) hand_over();
+  }
+  void hand_over() {
+    {
+      std::lock_guard lock(mu_);
+      items_.insert(items_.end(), batch_.begin(), batch_.end());
+    }
+    batch_.clear();
+    cv_.notify_all();
+  }
+
+  std::vector<Item> batch_;  // the loader's, not handed over yet
   std::mutex mu_;
   std::condition_variable cv_;
-  std::size_t finished_ = 0;
+  std::vector<Item> items_;  // handed over, not yet taken by `run`
   bool given_up_ = false;
-  bool hashing_ = false;  // the other thread is reading a table
+  bool hashing_ = false;  // the other thread is reading leaves
   std::string digest_;
 };
 
@@ -199,7 +234,7 @@ struct SnapshotImage {
     std::uint32_t tables = 0;
     ar >> tables;
     if (tables > 4096) throw std::runtime_error("implausible table count");
-    std::size_t next_table = 0;  // while the tables come in Table order: those below it are complete
+    std::size_t next_table = 0;  // the tables come in Table order: those below it are complete
     for (std::uint32_t n = 0; n < tables; ++n) {
       std::string name;
       read_bytes(ar, name);
@@ -210,20 +245,23 @@ struct SnapshotImage {
       auto& map = target->table(*table);
       if (!map.empty()) throw std::runtime_error("table " + name + " appears twice");
       auto index = static_cast<std::size_t>(*table);
-      if (feed && index != next_table) {  // not the next in Table order: the caller hashes the state
+      if (feed && index < next_table) {  // back in Table order: the caller hashes the state
         feed->give_up();
         feed = nullptr;
       }
-      if (feed) feed->finished_through(index);  // every table before this one is complete
+      if (feed) feed->begin_table(*table);
       next_table = index + 1;
       for (;;) {
         if (!row_flag()) break;
         std::string_view k = read_view(key_scratch);
         std::string_view v = read_view(value_scratch);
+        std::size_t leaves = map.leaf_count();
         if (!map.append(k, v)) throw std::runtime_error("keys out of order in " + name);
+        if (feed && leaves != 0 && map.leaf_count() != leaves) feed->rows(map.leaf_from_end(1));
       }
+      if (feed && map.leaf_count() != 0) feed->rows(map.leaf_from_end(0));
     }
-    if (feed) feed->finished_through(kTableCount);
+    if (feed) feed->finish();
   }
 
   template <class Archive>
@@ -439,8 +477,8 @@ bool decode_archive(std::uint64_t key_seq, const Parts& archive, Snapshot& snap,
 
 // Two jobs run on two more threads while the archive is decoded on this one: the archive's
 // checksum (the decoder takes any bytes: the snapshot fuzz target feeds it hostile archives
-// under correct checksums), and the restored state's digest, table by table as the decoder
-// finishes them (DigestFeed). (They shared one thread, the checksum first, until the
+// under correct checksums), and the restored state's digest, leaf by leaf as the decoder
+// fills the tables (DigestFeed). (They shared one thread, the checksum first, until the
 // decoding got faster than the two together.) A damaged archive is reported as damaged
 // whatever the decoder made of it. Throws only std::bad_alloc, having joined its threads.
 std::optional<Snapshot> decode_checked(std::uint64_t key_seq, const Parts& bytes, std::string& problem) {
@@ -463,7 +501,7 @@ std::optional<Snapshot> decode_checked(std::uint64_t key_seq, const Parts& bytes
   std::string_view checksum = std::string_view(header).substr(kPrefixSize);
   Parts archive = drop_prefix(bytes, header.size());
   Snapshot snap;  // outlives the hashing thread, which reads its tables
-  detail::DigestFeed feed(snap.state);
+  detail::DigestFeed feed;
   std::string computed;
   std::exception_ptr checksum_failed, feed_failed;  // resources (bad_alloc), each set by one thread
   auto checksum_only = [&] {
