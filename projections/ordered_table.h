@@ -24,7 +24,8 @@
 // allocating them one by one. Chunks double from 64 KiB to 2 MiB; a 2 MiB chunk is
 // 2 MiB-aligned but not advised into a transparent huge page: the system's own policy
 // decides (on the benchmark machine, a virtual machine, a fresh huge page cost more to
-// fault in than 512 small pages, and advising them made a snapshot load slower).
+// fault in than 512 small pages, and advising them made a snapshot load slower). It is
+// faulted in whole when carved (MADV_POPULATE_WRITE), not a page per first write.
 #pragma once
 
 #include <cstdint>
