@@ -108,8 +108,25 @@ class DigestFeed {
     cv_.wait(lock, [&] { return !hashing_; });
   }
   // The other thread: hashes what the loader hands over, in order; returns once finish()'s
-  // mark is reached or the loader gave up.
+  // mark is reached or the loader gave up. What it throws (bad_alloc) it throws having
+  // left the leaves, so that give_up() does not wait for it forever.
   void run() {
+    try {
+      hash_items();
+    } catch (...) {
+      {
+        std::lock_guard lock(mu_);
+        hashing_ = false;
+      }
+      cv_.notify_all();
+      throw;
+    }
+  }
+  // After `run` has returned: the digest, or empty when the loader gave up (or `run` threw).
+  const std::string& digest() const { return digest_; }
+
+ private:
+  void hash_items() {
     StateDigester digester;
     std::vector<Item> taken;
     for (;;) {
@@ -140,10 +157,7 @@ class DigestFeed {
       taken.clear();
     }
   }
-  // After `run` has returned: the digest, or empty when the loader gave up.
-  const std::string& digest() const { return digest_; }
 
- private:
   // A table's start (table set), a leaf's rows (leaf set), or the end (neither).
   struct Item {
     std::optional<Table> table;
@@ -184,8 +198,8 @@ struct SnapshotImage {
   std::uint64_t bytes_bound = 0;  // loading: no length may exceed the archive size
   PartsSource* range = nullptr;    // loading: the archive's bytes, for rows read as views
   std::string key_scratch, value_scratch;  // loading: a row cut by a piece boundary
-  // Loading: told which tables are complete, for the digest on the other thread (may be
-  // null: the caller then hashes the restored state).
+  // Loading: handed the tables' leaves as they are completed, for the digest on the other
+  // thread (may be null: the caller then hashes the restored state).
   DigestFeed* feed = nullptr;
   // Saving: when set, fed every row as it is written (the archive lists the tables and
   // rows in the digest's order), and `written_bytes`'s size just after the digest field is
@@ -427,7 +441,7 @@ Parts drop_prefix(const Parts& parts, std::uint64_t n) {
 // The archive after the header: its signature, then the image into `snap`, checked against
 // the key's seq (the digest is checked by the caller). Every fault is a `problem` and
 // false; only building the problem's text can throw (bad_alloc). `feed` (may be null) is
-// told which tables are complete; the caller gives it up when this fails.
+// handed the leaves as they are completed; the caller gives it up when this fails.
 bool decode_archive(std::uint64_t key_seq, const Parts& archive, Snapshot& snap, detail::DigestFeed* feed,
                     std::string& problem) {
   try {
