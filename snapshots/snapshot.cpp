@@ -108,24 +108,29 @@ class DigestFeed {
     cv_.wait(lock, [&] { return !hashing_; });
   }
   // The other thread: hashes what the loader hands over, in order; returns once finish()'s
-  // mark is reached or the loader gave up. What it throws (bad_alloc) it throws having
-  // left the leaves, so that give_up() does not wait for it forever.
+  // mark is reached or the loader gave up. However it ends (what it throws is bad_alloc),
+  // it has left the leaves first, so that give_up() never waits for it forever.
   void run() {
     try {
       hash_items();
     } catch (...) {
-      {
-        std::lock_guard lock(mu_);
-        hashing_ = false;
-      }
-      cv_.notify_all();
+      leave_leaves();
       throw;
     }
+    leave_leaves();
   }
-  // After `run` has returned: the digest, or empty when the loader gave up (or `run` threw).
+  // After `run` has returned (joined): the digest, or empty when the loader gave up (or
+  // `run` threw).
   const std::string& digest() const { return digest_; }
 
  private:
+  void leave_leaves() {
+    {
+      std::lock_guard lock(mu_);
+      hashing_ = false;
+    }
+    cv_.notify_all();
+  }
   void hash_items() {
     StateDigester digester;
     std::vector<Item> taken;
@@ -136,8 +141,7 @@ class DigestFeed {
         cv_.notify_all();
         cv_.wait(lock, [&] { return given_up_ || !items_.empty(); });
         if (given_up_) return;
-        taken.swap(items_);
-        items_.clear();
+        taken.swap(items_);  // `taken` was emptied below: items_ is empty again
         hashing_ = true;
       }
       for (const Item& item : taken) {
@@ -146,11 +150,7 @@ class DigestFeed {
         } else if (item.leaf) {
           for (std::size_t i = 0; i < item.leaf->size(); ++i) digester.row(item.leaf->key(i), item.leaf->value(i));
         } else {
-          std::string digest = digester.finish();
-          std::lock_guard lock(mu_);
-          digest_ = std::move(digest);
-          hashing_ = false;
-          cv_.notify_all();
+          digest_ = digester.finish();  // read by the loader only after joining this thread
           return;
         }
       }
@@ -559,7 +559,7 @@ std::optional<Snapshot> decode_checked(std::uint64_t key_seq, const Parts& bytes
     join_all();
     throw;
   }
-  // A failed decode may have stopped between two tables: the hasher would wait for the next.
+  // A failed decode may have stopped mid-table: the hasher would wait for more leaves.
   if (!decoded) feed.give_up();
   join_all();
   if (checksum_failed) std::rethrow_exception(checksum_failed);
