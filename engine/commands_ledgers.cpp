@@ -156,7 +156,7 @@ Answer cmd_import_legacy_run(CommandContext& ctx, Fields& f) {
   if (ev.operation_run_id) {
     // The canonical run must be one of the same workspace and tenant: a redirect never
     // crosses into another tenant's runs.
-    auto run = load<RunRecord>(s, Table::runs, key_id(*ev.operation_run_id));
+    auto run = load_run(s, *ev.operation_run_id);
     if (!run || run->workspace_id != ev.workspace_id || (run->tenant_id && *run->tenant_id != ev.tenant_id))
       return Answer::error("run_not_found",
                            "run " + std::to_string(*ev.operation_run_id) + " does not exist in workspace " +

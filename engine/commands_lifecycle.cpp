@@ -7,6 +7,7 @@
 #include "engine/counts_field.h"
 #include "engine/run_lifecycle.h"
 #include "engine/sanitize.h"
+#include "events/bytes.h"
 #include "events/json_values.h"
 #include "projections/records.h"
 
@@ -101,7 +102,7 @@ std::optional<Answer> load_target(CommandContext& ctx, const Target& t, RunRecor
       return Answer::error("read_only_run", "imported legacy runs are read-only history", "legacy_id");
     return Answer::error("run_not_found", "no legacy run " + std::to_string(t.legacy_id), "legacy_id");
   }
-  auto r = load<RunRecord>(ctx.store(), Table::runs, key_id(t.run_id));
+  auto r = load_run(ctx.store(), t.run_id);
   if (!r) return Answer::error("run_not_found", "run " + std::to_string(t.run_id) + " does not exist", "run_id");
   run = std::move(*r);
   return std::nullopt;
@@ -118,7 +119,7 @@ std::optional<Answer> refuse_unseen(CommandContext& ctx, const Target& t, const 
       return Answer::error("not_found", "not found", "legacy_id");
     return std::nullopt;
   }
-  auto run = load<RunRecord>(s, Table::runs, key_id(t.run_id));
+  auto run = load_run(s, t.run_id);
   if (!run || check_access(s, actor, run->workspace_id, run->tenant_id, {}) == Access::not_found)
     return Answer::error("not_found", "not found", "run_id");
   return std::nullopt;
@@ -225,7 +226,7 @@ Answer cmd_expire_stale_runs(CommandContext& ctx, Fields& f) {
   ev.at_us = at;
   const Store& s = ctx.store();
   s.scan(Table::active_runs, {}, [&](std::string_view k, std::string_view) {
-    auto run = load<RunRecord>(s, Table::runs, k);
+    auto run = load_run(s, get_be64(k));
     if (!run) return true;
     auto def = load<OperationTypeDef>(s, Table::catalog, run->type);
     std::uint64_t stale_after_s = def ? def->stale_after_s : 3600;

@@ -75,7 +75,7 @@ Answer cmd_get_run(CommandContext& ctx, Fields& f) {
   Id run_id = f.id("run_id");
   Actor actor = f.actor();
   if (auto e = f.finish()) return *e;
-  auto run = load<RunRecord>(ctx.store(), Table::runs, key_id(run_id));
+  auto run = load_run(ctx.store(), run_id);
   if (!run || !can_see_run(ctx.store(), actor, *run)) return not_found("run_id");
   Answer a = Answer::success();
   a.body["run"] = run_to_json(*run);
@@ -100,7 +100,7 @@ Answer cmd_list_runs(CommandContext& ctx, Fields& f) {
   ctx.store().scan(
       Table::workspace_runs, prefix,
       [&](std::string_view k, std::string_view) {
-        auto run = load<RunRecord>(ctx.store(), Table::runs, k.substr(8));
+        auto run = load_run(ctx.store(), get_be64(k, 8));
         if (!run) return true;
         if (tenant && run->tenant_id != tenant) return true;
         if (status && run->status != *status) return true;
@@ -132,7 +132,7 @@ Answer cmd_explain(CommandContext& ctx, Fields& f) {
   if (auto* s = std::get_if<StartDecided>(&ev)) {
     json::object cause;
     if (s->decision == Decision::deduped || s->decision == Decision::scope_busy) {
-      if (auto run = load<RunRecord>(ctx.store(), Table::runs, key_id(s->run_id))) cause["run"] = run_to_json(*run);
+      if (auto run = load_run(ctx.store(), s->run_id)) cause["run"] = run_to_json(*run);
     }
     if (s->decision == Decision::blocked || s->decision == Decision::scope_busy)
       cause["readiness"] = event_to_json(ev).at("readiness");

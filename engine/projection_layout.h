@@ -6,7 +6,9 @@
 //             (projections/run_touches.h); `requests` rows hold the seq and the digest of
 //             the request's body (40 bytes)
 //   layout 3  `requests` rows hold the seq alone: the digest is read from the recorded
-//             event's envelope when the request_id comes again; this build
+//             event's envelope when the request_id comes again
+//   layout 4  a run in two rows: `runs` what its start fixed, `p.run_state` what its
+//             transitions change (projections/records.h); this build
 //
 // From layout 3 on, the number is recorded in the LMDB database `layout` (key
 // "projections", decimal ASCII). Layouts 1 and 2 recorded nothing: 1 is told by its
@@ -21,7 +23,7 @@
 
 namespace opsledger {
 
-inline constexpr unsigned kProjectionLayout = 3;
+inline constexpr unsigned kProjectionLayout = 4;
 
 // The layout of the projections in the database seen by `txn`. Throws DecodeError when the
 // recorded layout cannot be read.

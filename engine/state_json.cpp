@@ -35,7 +35,20 @@ void expect_size(std::string_view s, std::size_t n) {
   if (s.size() != n) throw DecodeError("unexpected length");
 }
 
-json::value render_record(Table t, std::string_view k, std::string_view v) {
+// The fields of a run's `run_state` row, as run_to_json names them.
+void put_run_state(json::object& o, const RunRecord& r) {
+  o["status"] = name_of(r.status);
+  o["outcome"] = name_of(r.outcome);
+  o["summary_counts"] = counts_to_json(r.counts);
+  o["failures"] = failures_to_json(r.failures);
+  o["failures_dropped"] = r.failures_dropped;
+  o["report"] = r.report ? json::value(report_to_json(*r.report)) : json::value(nullptr);
+  o["started_at"] = r.started_at ? json::value(format_time(*r.started_at)) : json::value(nullptr);
+  o["completed_at"] = r.completed_at ? json::value(format_time(*r.completed_at)) : json::value(nullptr);
+  o["last_activity_at"] = format_time(r.last_activity_at);
+}
+
+json::value render_record(const Store& store, Table t, std::string_view k, std::string_view v) {
   switch (t) {
     case Table::meta:
       return json::object{{"key", std::string(k)}, {"value", get_be64(v)}};
@@ -77,7 +90,11 @@ json::value render_record(Table t, std::string_view k, std::string_view v) {
     case Table::catalog:
       return operation_type_to_json(decoded<OperationTypeDef>(v));
     case Table::runs: {
-      auto r = decoded<RunRecord>(v);
+      // The whole run, its `run_state` row's fields included, as a run is shown everywhere.
+      expect_size(k, 8);
+      RunRecord r;
+      decode_run_fixed(v, r);
+      if (r.run_id != get_be64(k) || !load_run_state(store, r)) throw DecodeError("run without its state");
       json::object o = run_to_json(r);
       o["identity_policy"] = name_of(r.identity_policy);
       o["provider_backed"] = r.provider_backed;
@@ -159,6 +176,14 @@ json::value render_record(Table t, std::string_view k, std::string_view v) {
     case Table::legacy_runs: {
       return legacy_to_json(decoded<LegacyRecord>(v));
     }
+    case Table::run_state: {
+      expect_size(k, 8);
+      RunRecord r;
+      decode_run_state(v, r);
+      json::object o{{"run_id", get_be64(k)}};
+      put_run_state(o, r);
+      return o;
+    }
     case Table::count_:
       break;
   }
@@ -184,7 +209,7 @@ json::object state_to_json(const Store& store) {
     json::array rows;
     store.scan(t, {}, [&](std::string_view k, std::string_view v) {
       try {
-        rows.push_back(render_record(t, k, v));
+        rows.push_back(render_record(store, t, k, v));
       } catch (const std::exception&) {
         rows.push_back(json::object{{"key_hex", to_hex(k)}, {"value_hex", to_hex(v)}, {"undecodable", true}});
       }

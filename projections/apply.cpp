@@ -13,9 +13,18 @@ namespace {
 void touch_run(Store& s, Id run_id, const EventMeta& m) { touch_run(s, run_id, m.seq); }
 
 RunRecord must_load_run(const Store& s, Id run_id) {
-  auto r = load<RunRecord>(s, Table::runs, key_id(run_id));
+  auto r = load_run(s, run_id);
   if (!r) throw DecodeError("event names run " + std::to_string(run_id) + " which does not exist");
   return std::move(*r);
+}
+
+// The state's fields of run `run_id` (the fixed ones left at their defaults): for the
+// transitions that read and change nothing else.
+RunRecord must_load_run_state(const Store& s, Id run_id) {
+  RunRecord run;
+  run.run_id = run_id;
+  if (!load_run_state(s, run)) throw DecodeError("event names run " + std::to_string(run_id) + " which does not exist");
+  return run;
 }
 
 void keep_failures(RunRecord& run, const std::vector<Failure>& failures) {
@@ -130,7 +139,7 @@ struct Applier {
     run.context_json = e.context_json;
     run.created_at = m.at_us;
     run.last_activity_at = m.at_us;
-    save(s, Table::runs, key_id(run.run_id), run);
+    save_run(s, run);
     save_u64(s, Table::meta, kMetaNextRunId, run.run_id + 1);
     ScopeKind kind = e.tenant_id ? ScopeKind::tenant : ScopeKind::workspace;
     Id scope = e.tenant_id ? *e.tenant_id : e.workspace_id;
@@ -149,19 +158,19 @@ struct Applier {
   }
 
   void operator()(const RunStarted& e) {
-    auto run = must_load_run(s, e.run_id);
+    auto run = must_load_run_state(s, e.run_id);
     run.status = RunStatus::running;
     run.started_at = m.at_us;
     run.last_activity_at = m.at_us;
-    save(s, Table::runs, key_id(run.run_id), run);
+    save_run_state(s, run);
     touch_run(s, run.run_id, m);
   }
   void operator()(const RunProgressRecorded& e) {
-    auto run = must_load_run(s, e.run_id);
+    auto run = must_load_run_state(s, e.run_id);
     run.counts.add(e.counts);
     keep_failures(run, e.failures);
     run.last_activity_at = m.at_us;
-    save(s, Table::runs, key_id(run.run_id), run);
+    save_run_state(s, run);
     touch_run(s, run.run_id, m);
   }
   void operator()(const RunCompleted& e) {
@@ -173,7 +182,7 @@ struct Applier {
       feed_verification_report(s, run, *e.report);
     }
     finish_run(s, run, e.outcome, m);
-    save(s, Table::runs, key_id(run.run_id), run);
+    save_run_state(s, run);
     touch_run(s, run.run_id, m);
   }
   void operator()(const StaleRunsExpired& e) {
@@ -181,7 +190,7 @@ struct Applier {
       auto run = must_load_run(s, id);
       keep_failures(run, {Failure{"run_stale", "run expired: no activity within its stale_after_s", std::nullopt}});
       finish_run(s, run, Outcome::failed, m);
-      save(s, Table::runs, key_id(run.run_id), run);
+      save_run_state(s, run);
       touch_run(s, run.run_id, m);
     }
   }

@@ -8,7 +8,8 @@ std::string_view table_name(Table t) {
       "connections",   "tenant_defaults", "catalog",         "runs",          "active_identity",
       "strict_identity", "conn_active",   "conn_active_count", "active_runs", "workspace_runs",
       "run_touches",   "notifications",   "resource_types",  "scopes",        "environments",
-      "coverage",      "eligibility",     "triage",          "legacy_runs",   "run_last_touch"};
+      "coverage",      "eligibility",     "triage",          "legacy_runs",   "run_last_touch",
+      "run_state"};
   static_assert(sizeof(names) / sizeof(names[0]) == kTableCount);
   return names[static_cast<std::size_t>(t)];
 }

@@ -130,7 +130,7 @@ void decode(std::string_view b, ConnectionRecord& x) {
   });
 }
 
-std::string encode(const RunRecord& x) {
+std::string encode_run_fixed(const RunRecord& x) {
   std::string s;
   s.reserve(256);
   ByteWriter w(s);
@@ -139,8 +139,6 @@ std::string encode(const RunRecord& x) {
   put_opt_id(w, x.tenant_id);
   w.str(x.type);
   w.str(x.label);
-  put_enum(w, x.status);
-  put_enum(w, x.outcome);
   put_enum(w, x.initiator.kind);
   w.u64(x.initiator.user_id);
   w.str(x.initiator.name);
@@ -150,6 +148,37 @@ std::string encode(const RunRecord& x) {
   put_enum(w, x.identity_policy);
   w.str(x.request_id);
   w.str(x.context_json);
+  w.i64(x.created_at);
+  return s;
+}
+void decode_run_fixed(std::string_view b, RunRecord& x) {
+  decode_with(b, x, [](ByteReader& r, RunRecord& x) {
+    x.run_id = r.u64();
+    x.workspace_id = r.u64();
+    x.tenant_id = get_opt_id(r);
+    x.type = r.str();
+    x.label = r.str();
+    auto kind = r.u8();
+    if (kind > 2) throw DecodeError("bad actor kind");
+    x.initiator.kind = static_cast<ActorKind>(kind);
+    x.initiator.user_id = r.u64();
+    x.initiator.name = r.str();
+    x.provider_connection_id = get_opt_id(r);
+    x.provider_backed = r.boolean();
+    x.run_identity_hash = r.str();
+    x.identity_policy = get_enum<IdentityPolicy>(r);
+    x.request_id = r.str();
+    x.context_json = r.str();
+    x.created_at = r.i64();
+  });
+}
+
+std::string encode_run_state(const RunRecord& x) {
+  std::string s;
+  s.reserve(128);
+  ByteWriter w(s);
+  put_enum(w, x.status);
+  put_enum(w, x.outcome);
   put_counts(w, x.counts);
   w.u32(static_cast<std::uint32_t>(x.failures.size()));
   for (const auto& f : x.failures) {
@@ -168,32 +197,15 @@ std::string encode(const RunRecord& x) {
       w.boolean(c.blocking);
     }
   }
-  w.i64(x.created_at);
   put_opt_time(w, x.started_at);
   put_opt_time(w, x.completed_at);
   w.i64(x.last_activity_at);
   return s;
 }
-void decode(std::string_view b, RunRecord& x) {
+void decode_run_state(std::string_view b, RunRecord& x) {
   decode_with(b, x, [](ByteReader& r, RunRecord& x) {
-    x.run_id = r.u64();
-    x.workspace_id = r.u64();
-    x.tenant_id = get_opt_id(r);
-    x.type = r.str();
-    x.label = r.str();
     x.status = get_enum<RunStatus>(r);
     x.outcome = get_enum<Outcome>(r);
-    auto kind = r.u8();
-    if (kind > 2) throw DecodeError("bad actor kind");
-    x.initiator.kind = static_cast<ActorKind>(kind);
-    x.initiator.user_id = r.u64();
-    x.initiator.name = r.str();
-    x.provider_connection_id = get_opt_id(r);
-    x.provider_backed = r.boolean();
-    x.run_identity_hash = r.str();
-    x.identity_policy = get_enum<IdentityPolicy>(r);
-    x.request_id = r.str();
-    x.context_json = r.str();
     x.counts = get_counts(r);
     auto n = r.u32();
     if (n > r.remaining() / 9) throw DecodeError("bad list length");
@@ -219,12 +231,38 @@ void decode(std::string_view b, RunRecord& x) {
     } else {
       x.report.reset();
     }
-    x.created_at = r.i64();
     x.started_at = get_opt_time(r);
     x.completed_at = get_opt_time(r);
     x.last_activity_at = r.i64();
   });
 }
+
+std::optional<RunRecord> load_run(const Store& s, Id run_id) {
+  thread_local std::string bytes;  // its capacity is kept
+  std::string key = key_id(run_id);
+  if (!s.get(Table::runs, key, bytes)) return std::nullopt;
+  RunRecord run;
+  decode_run_fixed(bytes, run);
+  if (run.run_id != run_id) throw DecodeError("run " + std::to_string(run_id) + "'s record names another run");
+  if (!s.get(Table::run_state, key, bytes)) throw DecodeError("run " + std::to_string(run_id) + " has no state");
+  decode_run_state(bytes, run);
+  return run;
+}
+
+bool load_run_state(const Store& s, RunRecord& run) {
+  thread_local std::string bytes;
+  if (!s.get(Table::run_state, key_id(run.run_id), bytes)) return false;
+  decode_run_state(bytes, run);
+  return true;
+}
+
+void save_run(Store& s, const RunRecord& run) {
+  std::string key = key_id(run.run_id);
+  s.put(Table::runs, key, encode_run_fixed(run));
+  s.put(Table::run_state, key, encode_run_state(run));
+}
+
+void save_run_state(Store& s, const RunRecord& run) { s.put(Table::run_state, key_id(run.run_id), encode_run_state(run)); }
 
 std::string encode(const NotificationRecord& x) {
   std::string s;

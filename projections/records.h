@@ -109,7 +109,6 @@ struct LegacyRecord {
 OPSLEDGER_CODEC(TenantRecord)
 OPSLEDGER_CODEC(MembershipRecord)
 OPSLEDGER_CODEC(ConnectionRecord)
-OPSLEDGER_CODEC(RunRecord)
 OPSLEDGER_CODEC(NotificationRecord)
 OPSLEDGER_CODEC(EnvironmentRecord)
 OPSLEDGER_CODEC(ObservationRecord)
@@ -148,6 +147,24 @@ template <class T>
 void save(Store& s, Table t, std::string_view key, const T& r) {
   s.put(t, key, encode(r));
 }
+
+// A run is kept in two rows under its id (projection layout 4): `runs` holds what its start
+// fixed and never changes (scope, type, label, initiator, connection, identity, request,
+// context, created_at); `run_state` what its transitions change (status, outcome, counts,
+// failures, report, started, completed and last activity times). A transition rewrites
+// its state's ~60 bytes, not the whole ~400-byte record (decoded, encoded and put on every
+// start, progress and completion a replay applies).
+std::string encode_run_fixed(const RunRecord& r);
+void decode_run_fixed(std::string_view b, RunRecord& r);  // sets the fixed fields only
+std::string encode_run_state(const RunRecord& r);
+void decode_run_state(std::string_view b, RunRecord& r);  // sets the state's fields only
+// The whole record, or nullopt when the run has no `runs` row. Throws DecodeError when it
+// has one row and not the other.
+std::optional<RunRecord> load_run(const Store& s, Id run_id);
+// Reads the state's fields of `run` (run_id set) from its `run_state` row; false when absent.
+bool load_run_state(const Store& s, RunRecord& run);
+void save_run(Store& s, const RunRecord& run);        // both rows
+void save_run_state(Store& s, const RunRecord& run);  // the `run_state` row
 
 // u64 values stored as be64.
 std::optional<std::uint64_t> load_u64(const Store& s, Table t, std::string_view key);

@@ -29,7 +29,7 @@ enum class Table : std::uint8_t {
   connections,        // pc -> ConnectionRecord
   tenant_defaults,    // tenant -> pc (be64)
   catalog,            // type -> OperationTypeDef
-  runs,               // run -> RunRecord
+  runs,               // run -> what its start fixed (RunRecord; its state is in run_state)
   active_identity,    // scope kind + scope id + identity hash -> run (be64)
   strict_identity,    // scope kind + scope id + identity hash -> run (be64)
   conn_active,        // pc + run -> ""
@@ -46,6 +46,7 @@ enum class Table : std::uint8_t {
   triage,             // group -> TriageRecord
   legacy_runs,        // kind + legacy_id -> LegacyRecord
   run_last_touch,     // run -> seq of the last event that touched it (be64)
+  run_state,          // run -> what its transitions change (layout 4; projections/records.h)
   count_              // not a table
 };
 

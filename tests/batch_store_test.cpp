@@ -343,10 +343,10 @@ TEST_CASE("batch store: a held row's decoded record is kept until the row change
   CHECK(a != b);
   CHECK(a->name == b->name);
   // A table the batch store does not hold goes to the base each time.
-  save(s, Table::runs, key_id(1), RunRecord{});
+  save(s, Table::notifications, key_ids(7, 1), NotificationRecord{});
   gets = base.gets;
-  CHECK(load_shared<RunRecord>(s, Table::runs, key_id(1)));
-  CHECK(load_shared<RunRecord>(s, Table::runs, key_id(1)));
+  CHECK(load_shared<NotificationRecord>(s, Table::notifications, key_ids(7, 1)));
+  CHECK(load_shared<NotificationRecord>(s, Table::notifications, key_ids(7, 1)));
   CHECK(base.gets == gets + 2);
 }
 

@@ -23,12 +23,12 @@ namespace {
 // A format-1 value written by the engine before format 3: `opsledger demo`'s snapshot at
 // seq 117 (14,449 bytes), taken from its database as stored. It cannot be written again
 // (the engine writes format 3 only). Its recorded digest frames the tables of projection
-// layout 3: when a layout change adds or changes a table, the engine skips this snapshot
-// ("restored state does not hash to the recorded digest") as it skips every snapshot of
-// the old layout, and this test must then expect that, after the checksum has held.
+// layout 3, which layout 4 changed (a run's state moved to the new `run_state` table): the
+// engine now skips it as it skips every snapshot of an older layout, with "restored state
+// does not hash to the recorded digest" — the last check, made after the header, the
+// SHA-256 checksum and the archive's decoding have all held.
 const std::string kGoldenFormat1 = std::string(OPSLEDGER_SOURCE_DIR) + "/tests/golden/snapshot_format1.bin";
 constexpr std::uint64_t kGoldenSeq = 117;
-constexpr std::string_view kGoldenDigest = "60b11c905ceb2544c01ccf752cdeb24ca3d0bf2a0661f3e5c89198fc00a5482a";
 constexpr std::size_t kFormat1Header = 8 + 4 + 32;
 constexpr std::size_t kFormat3Header = 8 + 4 + 16;
 
@@ -97,20 +97,15 @@ TEST_CASE("the engine writes format 3: XXH3-128 of the archive after a 28-byte h
   CHECK(problem == "not a snapshot (bad magic or too short)");
 }
 
-TEST_CASE("a format-1 snapshot written before format 3 still loads, and its damage is still caught",
+TEST_CASE("a format-1 snapshot written before format 3 is still read, and its damage is still caught",
           "[snapshot][format][golden]") {
   std::string golden = read_file(kGoldenFormat1);
   REQUIRE(golden.size() == 14449);
   REQUIRE(format_of(golden) == kSnapshotFormatSha256);
+  const std::string older_layout = "restored state does not hash to the recorded digest";
   std::string problem;
-  auto loaded = decode_snapshot(kGoldenSeq, golden, problem);
-  REQUIRE(loaded);
-  CHECK(problem.empty());
-  CHECK(loaded->seq == kGoldenSeq);
-  CHECK(to_hex(loaded->digest) == kGoldenDigest);
-  CHECK(state_digest(loaded->state) == loaded->digest);
-  CHECK(last_applied_seq(loaded->state) == kGoldenSeq);
-  CHECK(loaded->state.table(Table::runs).size() > 0);
+  CHECK_FALSE(decode_snapshot(kGoldenSeq, golden, problem));
+  CHECK(problem == older_layout);
   // Read in pieces (format 2's loading): cut after every byte of its header and of the
   // archive's start, and then in a piece of the rest.
   for (std::size_t cut = 1; cut <= kFormat1Header + 64; ++cut) {
@@ -118,9 +113,8 @@ TEST_CASE("a format-1 snapshot written before format 3 still loads, and its dama
     std::vector<std::string_view> pieces = {std::string_view(golden).substr(0, cut),
                                             std::string_view(golden).substr(cut, 5000),
                                             std::string_view(golden).substr(cut + 5000)};
-    auto from_pieces = decode_snapshot(kGoldenSeq, pieces, problem);
-    REQUIRE(from_pieces);
-    CHECK(from_pieces->state == loaded->state);
+    CHECK_FALSE(decode_snapshot(kGoldenSeq, pieces, problem));
+    CHECK(problem == older_layout);
   }
   // Its SHA-256 checksum still guards it.
   for (std::size_t at : {std::size_t{12}, std::size_t{43}, kFormat1Header, golden.size() - 1}) {
@@ -132,11 +126,10 @@ TEST_CASE("a format-1 snapshot written before format 3 still loads, and its dama
   }
   CHECK_FALSE(decode_snapshot(kGoldenSeq, golden.substr(0, kFormat1Header - 1), problem));
   CHECK(problem == "not a snapshot (bad magic or too short)");
-  // The archive is the same in both formats: under a format-3 header it loads the same state.
+  // The archive is the same in both formats: under a format-3 header it is read as far.
   std::string_view archive = std::string_view(golden).substr(kFormat1Header);
-  auto resealed = decode_snapshot(kGoldenSeq, sealed_snapshot(kSnapshotFormatXxh3, archive), problem);
-  REQUIRE(resealed);
-  CHECK(resealed->state == loaded->state);
+  CHECK_FALSE(decode_snapshot(kGoldenSeq, sealed_snapshot(kSnapshotFormatXxh3, archive), problem));
+  CHECK(problem == older_layout);
   // A format-3 checksum under a format-1 header is damage: the header then holds 16 bytes
   // of checksum and 16 of the archive where the SHA-256 should be.
   std::string mixed = golden.substr(0, 12) + snapshot_checksum(kSnapshotFormatXxh3, archive) + std::string(archive);

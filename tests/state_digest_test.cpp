@@ -26,6 +26,7 @@ MemoryStore sample_state() {
   s.put(Table::workspaces, key_id(2), "Fabrikam");
   s.put(Table::runs, key_id(9), std::string(300, 'r'));
   s.put(Table::run_last_touch, key_id(9), be64(3));
+  s.put(Table::run_state, key_id(9), be64(4));
   return s;
 }
 }  // namespace
@@ -93,7 +94,7 @@ TEST_CASE("a snapshot whose last row runs past the archive's end is refused, che
   MemoryStore s = sample_state();
   std::string chain(32, 'c');
   std::string bytes = encode_snapshot(3, chain, state_digest(s), s);
-  // The archive ends with run_last_touch's row (an 8-byte value) and the table's end flag.
+  // The archive ends with run_state's row (an 8-byte value) and the table's end flag.
   // Cut the flag and half the value, then give the shorter archive a correct checksum, so
   // that the decoder, not the checksum, meets the short row.
   std::string archive = bytes.substr(kHeader, bytes.size() - kHeader - 5);
