@@ -152,14 +152,15 @@ void save(Store& s, Table t, std::string_view key, const T& r) {
 // fixed and never changes (scope, type, label, initiator, connection, identity, request,
 // context, created_at); `run_state` what its transitions change (status, outcome, counts,
 // failures, report, started, completed and last activity times). A transition rewrites
-// its state's ~60 bytes, not the whole ~400-byte record (decoded, encoded and put on every
-// start, progress and completion a replay applies).
+// its state's ~100 bytes (89 queued, 97 running, more with failures or a report), not the
+// whole ~400-byte record (decoded, encoded and put on every start, progress and
+// completion a replay applies). Apply writes both rows at a run's start, never one alone.
 std::string encode_run_fixed(const RunRecord& r);
 void decode_run_fixed(std::string_view b, RunRecord& r);  // sets the fixed fields only
 std::string encode_run_state(const RunRecord& r);
 void decode_run_state(std::string_view b, RunRecord& r);  // sets the state's fields only
 // The whole record, or nullopt when the run has no `runs` row. Throws DecodeError when it
-// has one row and not the other.
+// has a `runs` row and no `run_state` row (a `run_state` row alone is never read here).
 std::optional<RunRecord> load_run(const Store& s, Id run_id);
 // Reads the state's fields of `run` (run_id set) from its `run_state` row; false when absent.
 bool load_run_state(const Store& s, RunRecord& run);

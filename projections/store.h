@@ -19,7 +19,8 @@ namespace opsledger {
 // Every projection table, in digest order. The LMDB database of table T is named "p." +
 // table_name(T). Append new tables at the end; never renumber. (Layout 2 replaced the
 // `run_history` table, run + seq -> "", by `run_touches` in its place and `run_last_touch`
-// at the end; engine/projection_layout.h upgrades a database of layout 1 when it opens.)
+// at the end; layout 4 added `run_state` at the end. engine/projection_layout.h upgrades a
+// database of an older layout when it opens.)
 enum class Table : std::uint8_t {
   meta,               // "last_seq", "next_run_id"
   requests,           // request_id -> seq (be64) of the event it recorded
