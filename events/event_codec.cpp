@@ -93,7 +93,7 @@ void optional_field(Ar& ar, std::optional<T>& o, F&& inner) {
   ar(has);
   if constexpr (loading<Ar>()) {
     if (has) {
-      o.emplace();
+      if (!o) o.emplace();  // a held value is overwritten whole by `inner`, keeping its capacity
       inner(*o);
     } else {
       o.reset();
@@ -323,10 +323,11 @@ void serialize(Ar& ar, LegacyRunImported& e, std::uint32_t const v) {
 namespace opsledger {
 namespace {
 
+// Loads `bytes` into `value`, overwriting every field the version holds (strings and
+// vectors are resized, so they keep their capacity).
 template <class T>
-Event decode_as(std::uint16_t version, std::string_view bytes) {
+void decode_into(std::uint16_t version, std::string_view bytes, T& value) {
   if (version == 0 || version > T::kVersion) throw DecodeError("unknown event version");
-  T value;
   try {
     SpanInputArchive ar(bytes);
     // The class version, as cereal writes it before the first object of a versioned
@@ -341,6 +342,12 @@ Event decode_as(std::uint16_t version, std::string_view bytes) {
   } catch (const std::exception& e) {
     throw DecodeError(std::string("payload does not decode: ") + e.what());
   }
+}
+
+template <class T>
+Event decode_as(std::uint16_t version, std::string_view bytes) {
+  T value;
+  decode_into(version, bytes, value);
   return value;
 }
 
@@ -352,6 +359,21 @@ Event decode_by_index(std::uint16_t type, std::uint16_t version, std::string_vie
     using T = std::variant_alternative_t<I, Event>;
     if (static_cast<std::uint16_t>(T::kType) == type) return decode_as<T>(version, bytes);
     return decode_by_index<I + 1>(type, version, bytes);
+  }
+}
+
+// In place when `out` holds a T and the payload is of T's current version, whose encoding
+// sets every field of T: what it held before leaves no trace. (An older version may not
+// hold a field added since; it is decoded into a fresh T, as decode_payload does.)
+template <std::size_t I = 0>
+void decode_into_by_index(std::uint16_t type, std::uint16_t version, std::string_view bytes, Event& out) {
+  if constexpr (I == std::variant_size_v<Event>) {
+    throw DecodeError("unknown event type " + std::to_string(type));
+  } else {
+    using T = std::variant_alternative_t<I, Event>;
+    if (static_cast<std::uint16_t>(T::kType) != type) return decode_into_by_index<I + 1>(type, version, bytes, out);
+    if (auto* held = std::get_if<T>(&out); held && version == T::kVersion) return decode_into(version, bytes, *held);
+    out = decode_as<T>(version, bytes);
   }
 }
 
@@ -393,6 +415,10 @@ std::string encode_payload(const Event& e) {
 
 Event decode_payload(std::uint16_t type, std::uint16_t version, std::string_view bytes) {
   return decode_by_index(type, version, bytes);
+}
+
+void decode_payload_into(std::uint16_t type, std::uint16_t version, std::string_view bytes, Event& out) {
+  decode_into_by_index(type, version, bytes, out);
 }
 
 }  // namespace opsledger

@@ -267,6 +267,11 @@ std::string_view event_type_name(std::uint16_t type);  // "" when unknown
 // (newer) version, or bytes that do not decode.
 std::string encode_payload(const Event& e);
 Event decode_payload(std::uint16_t type, std::uint16_t version, std::string_view bytes);
+// The same event decoded into `out`, reusing what it holds (its strings' and vectors'
+// memory) when it holds an event of that type: a replay's reader decodes millions of
+// events into a few thousand slots. `out` equals decode_payload's result; after a throw
+// it holds some valid event.
+void decode_payload_into(std::uint16_t type, std::uint16_t version, std::string_view bytes, Event& out);
 
 // The payload as a JSON object, for export, history and explain.
 boost::json::object event_to_json(const Event& e);

@@ -115,6 +115,56 @@ TEST_CASE("the golden log of every event version decodes to the same events", "[
   CHECK(golden == built);  // the v1 encoding is stable byte for byte
 }
 
+TEST_CASE("an event decoded into a slot that held another equals the event decoded afresh", "[log][golden]") {
+  // decode_payload_into reuses what the slot holds: nothing of it may show. Every golden
+  // event is decoded into a slot holding every golden event (same type: in place; another
+  // type: replaced), and into one that held it and was then partly overwritten by a
+  // payload that failed to decode.
+  auto expected = golden_events_v1();
+  std::string golden = read_file(kGoldenPath);
+  auto records = split_records(golden);
+  REQUIRE(records.size() == expected.size());
+  std::vector<EnvelopeView> envs;
+  for (const auto& r : records) envs.push_back(decode_envelope_view(r));
+  std::size_t in_place = 0;
+  for (std::size_t i = 0; i < envs.size(); ++i) {
+    for (std::size_t j = 0; j < envs.size(); ++j) {
+      CAPTURE(i, j);
+      Event slot = decode_payload(envs[j].event_type, envs[j].schema_version, envs[j].payload);
+      decode_payload_into(envs[i].event_type, envs[i].schema_version, envs[i].payload, slot);
+      CHECK(slot == expected[i].event);
+      if (envs[i].event_type == envs[j].event_type) ++in_place;
+    }
+    Event slot = expected[i].event;
+    std::string_view cut = envs[i].payload.substr(0, envs[i].payload.size() / 2);
+    CHECK_THROWS_AS(decode_payload_into(envs[i].event_type, envs[i].schema_version, cut, slot), DecodeError);
+    decode_payload_into(envs[i].event_type, envs[i].schema_version, envs[i].payload, slot);
+    CHECK(slot == expected[i].event);
+  }
+  // The golden log holds one event of each type: each is also decoded over an event of its
+  // type with every field at its default (empty strings and lists, absent optionals), and
+  // that one over it, in place both ways.
+  for (std::size_t i = 0; i < envs.size(); ++i) {
+    CAPTURE(i);
+    Event sparse = std::visit([](const auto& v) -> Event { return std::decay_t<decltype(v)>{}; }, expected[i].event);
+    std::string sparse_bytes = encode_payload(sparse);
+    Event slot = expected[i].event;
+    decode_payload_into(envs[i].event_type, envs[i].schema_version, sparse_bytes, slot);
+    CHECK(slot == sparse);
+    CHECK(slot.index() == expected[i].event.index());
+    decode_payload_into(envs[i].event_type, envs[i].schema_version, envs[i].payload, slot);
+    CHECK(slot == expected[i].event);
+    ++in_place;
+  }
+  CHECK(in_place == 2 * envs.size());
+  // Unknown types and versions are refused as decode_payload refuses them.
+  Event slot = WorkspaceRegistered{1, "x"};
+  auto payload = encode_payload(slot);
+  CHECK_THROWS_AS(decode_payload_into(999, 1, payload, slot), DecodeError);
+  CHECK_THROWS_AS(decode_payload_into(static_cast<std::uint16_t>(EventType::workspace_registered), 2, payload, slot),
+                  DecodeError);
+}
+
 TEST_CASE("an unknown event type or a newer version is an error, never a silent default", "[log]") {
   auto payload = encode_payload(WorkspaceRegistered{1, "x"});
   CHECK_THROWS_AS(decode_payload(999, 1, payload), DecodeError);
