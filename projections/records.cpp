@@ -472,13 +472,14 @@ std::optional<std::uint64_t> load_request_seq(const Store& s, std::string_view r
 
 std::string key_id(Id a) { return be64(a); }
 
-std::string key_ids(Id a, Id b) {
-  std::string k;
-  k.reserve(16);
-  put_be64(k, a);
-  put_be64(k, b);
-  return k;
+IdsKey::IdsKey(Id a, Id b) {
+  for (int i = 0; i < 8; ++i) {
+    bytes_[i] = static_cast<char>((a >> (56 - 8 * i)) & 0xff);
+    bytes_[8 + i] = static_cast<char>((b >> (56 - 8 * i)) & 0xff);
+  }
 }
+
+IdsKey key_ids(Id a, Id b) { return IdsKey(a, b); }
 
 std::string key_identity(ScopeKind kind, Id scope_id, std::string_view hash) {
   std::string k;

@@ -179,7 +179,18 @@ std::optional<std::uint64_t> load_request_seq(const Store& s, std::string_view r
 
 // Keys.
 std::string key_id(Id a);  // kIdKeySize bytes
-std::string key_ids(Id a, Id b);
+// Two ids as one 16-byte key (each big-endian), held inline: as a std::string it would be a
+// heap allocation (past the 15-byte small-string buffer), and every touch of a run makes one.
+class IdsKey {
+ public:
+  IdsKey(Id a, Id b);
+  operator std::string_view() const { return {bytes_, sizeof bytes_}; }
+  operator std::string() const { return std::string(bytes_, sizeof bytes_); }
+
+ private:
+  char bytes_[16];
+};
+IdsKey key_ids(Id a, Id b);
 // kIdentityKeySize bytes for a run_identity_hash (64 hex digits): kind, scope id, hash.
 std::string key_identity(ScopeKind kind, Id scope_id, std::string_view identity_hash_hex);
 inline constexpr std::size_t kIdKeySize = 8;
