@@ -40,6 +40,8 @@ class DecodeAhead {
  public:
   // Below this many events a thread costs more than it saves.
   static constexpr std::uint64_t kThreadFrom = 8192;
+  // Events handed over at once (the last batch may hold fewer).
+  static constexpr std::size_t kBatch = 1024;
 
   struct Decoded {
     std::uint64_t seq = 0;
@@ -68,7 +70,6 @@ class DecodeAhead {
   std::vector<Decoded>* next();
 
  private:
-  static constexpr std::size_t kBatch = 1024;
   static constexpr std::size_t kBatchesAhead = 4;
 
   void run(MDB_env* env, MDB_dbi events, std::string_view last_bytes) noexcept;

@@ -94,8 +94,16 @@ std::uint64_t replay_into(const lmdb::Txn& txn, const Dbis& dbis, Store& store, 
   if (end > from_seq) {
     DecodeAhead ahead(txn, dbis.events, from_seq, end, end_bytes);
     if (ahead.started()) {
+      // The last applied seq is recorded where it is read: before a checkpoint that may
+      // call `progress` (which may flush the store), and after each batch, so also when
+      // this returns (projections/apply.h).
       while (auto* batch = ahead.next()) {
-        for (const auto& d : *batch) step(d.seq, [&] { apply_event(store, meta_of(d.seq, d.envelope), d.event); });
+        for (const auto& d : *batch) {
+          step(d.seq, [&] {
+            apply_event_effects(store, meta_of(d.seq, d.envelope), d.event);
+            if (&d == &batch->back() || d.seq % lmdb::kReleasePagesEvery == 0) record_applied_seq(store, d.seq);
+          });
+        }
       }
       if (progress) progress(last, total);
       return last;

@@ -229,12 +229,18 @@ struct Applier {
 
 }  // namespace
 
-void apply_event(Store& store, const EventMeta& meta, const Event& event) {
-  save_u64(store, Table::meta, kMetaLastSeq, meta.seq);
+void apply_event_effects(Store& store, const EventMeta& meta, const Event& event) {
   // The body's digest is not kept here: the event at seq carries it in its envelope, read
   // when a request_id comes again (CommandContext::replay).
   if (!meta.request_id.empty()) store.put(Table::requests, meta.request_id, be64(meta.seq));
   std::visit(Applier{store, meta}, event);
+}
+
+void record_applied_seq(Store& store, std::uint64_t seq) { save_u64(store, Table::meta, kMetaLastSeq, seq); }
+
+void apply_event(Store& store, const EventMeta& meta, const Event& event) {
+  apply_event_effects(store, meta, event);
+  record_applied_seq(store, meta.seq);
 }
 
 void apply_envelope(Store& store, std::uint64_t seq, std::string_view bytes) {

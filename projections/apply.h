@@ -35,7 +35,16 @@ inline EventMeta meta_of(std::uint64_t seq, const EnvelopeView& e) {
   return EventMeta{seq, e.at_us, e.recorded_at_us, e.actor_kind, e.actor_user_id, e.actor_name, e.request_id};
 }
 
+// The event's effects, then `meta`'s last_seq as the last applied seq.
 void apply_event(Store& store, const EventMeta& meta, const Event& event);
+// The same two steps apart, for a replay of many events: it applies each event's effects
+// and records the last applied seq once after a run of them, where it is read (the end of
+// the replay, a progress callback). No effect reads last_seq, so the state after the run
+// is the one apply_event gives; between the two a thrown exception leaves it behind the
+// effects applied (a replay drops its state then). Its put was a tenth of a replay's
+// applying thread: for a two-row table, but once per event.
+void apply_event_effects(Store& store, const EventMeta& meta, const Event& event);
+void record_applied_seq(Store& store, std::uint64_t seq);
 
 // Decodes one stored envelope and applies it (replay). Throws DecodeError.
 void apply_envelope(Store& store, std::uint64_t seq, std::string_view envelope_bytes);
