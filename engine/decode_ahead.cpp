@@ -79,7 +79,7 @@ void DecodeAhead::run(MDB_env* env, MDB_dbi events, std::string_view last_bytes)
 
 void DecodeAhead::decode_all(const lmdb::Txn& txn, MDB_dbi events) {
   // An applied batch comes back with its events: they are decoded over (their strings'
-  // and vectors' memory reused, engine/events.h's decode_payload_into), not freed here and
+  // and vectors' memory reused, events/events.h's decode_payload_into), not freed here and
   // allocated again, which was a fifth of this thread's time.
   auto fresh = [&] {
     std::vector<Decoded> batch;

@@ -40,7 +40,8 @@ class DecodeAhead {
  public:
   // Below this many events a thread costs more than it saves.
   static constexpr std::uint64_t kThreadFrom = 8192;
-  // Events handed over at once (the last batch may hold fewer).
+  // Events handed over at once (the last batch, or one cut short by a failure, may hold
+  // fewer).
   static constexpr std::size_t kBatch = 1024;
 
   struct Decoded {

@@ -335,6 +335,9 @@ void decode_into(std::uint16_t version, std::string_view bytes, T& value) {
     // cost an allocation per event.
     std::uint32_t class_version = 0;
     ar(class_version);
+    // Decoded over a used event (decode_payload_into): a payload of an older version than
+    // the envelope says may not set every field, so it starts from a fresh one.
+    if (class_version != T::kVersion) value = T{};
     serialize(ar, value, class_version);
     if (ar.bytes_left() != 0) throw DecodeError("trailing payload bytes");
   } catch (const DecodeError&) {

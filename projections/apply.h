@@ -1,5 +1,6 @@
 // The one apply path: every event changes the projections through apply_event, live (in
-// the append transaction) and in replay alike. It takes state and event and nothing else —
+// the append transaction) and in replay alike (a long replay calls its two halves,
+// apply_event_effects and record_applied_seq, below). It takes state and event and nothing else —
 // no clock, no I/O beyond the Store — so a replay of the same log gives the same state.
 #pragma once
 
