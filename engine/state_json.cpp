@@ -35,19 +35,6 @@ void expect_size(std::string_view s, std::size_t n) {
   if (s.size() != n) throw DecodeError("unexpected length");
 }
 
-// The fields of a run's `run_state` row, as run_to_json names them.
-void put_run_state(json::object& o, const RunRecord& r) {
-  o["status"] = name_of(r.status);
-  o["outcome"] = name_of(r.outcome);
-  o["summary_counts"] = counts_to_json(r.counts);
-  o["failures"] = failures_to_json(r.failures);
-  o["failures_dropped"] = r.failures_dropped;
-  o["report"] = r.report ? json::value(report_to_json(*r.report)) : json::value(nullptr);
-  o["started_at"] = r.started_at ? json::value(format_time(*r.started_at)) : json::value(nullptr);
-  o["completed_at"] = r.completed_at ? json::value(format_time(*r.completed_at)) : json::value(nullptr);
-  o["last_activity_at"] = format_time(r.last_activity_at);
-}
-
 json::value render_record(const Store& store, Table t, std::string_view k, std::string_view v) {
   switch (t) {
     case Table::meta:
@@ -180,8 +167,13 @@ json::value render_record(const Store& store, Table t, std::string_view k, std::
       expect_size(k, 8);
       RunRecord r;
       decode_run_state(v, r);
+      // The state's fields as a run shows them (run_to_json), under its run_id.
+      json::object whole = run_to_json(r);
       json::object o{{"run_id", get_be64(k)}};
-      put_run_state(o, r);
+      for (std::string_view field : {"status", "outcome", "summary_counts", "failures", "failures_dropped", "report",
+                                     "started_at", "completed_at"})
+        o[field] = whole.at(field);
+      o["last_activity_at"] = format_time(r.last_activity_at);
       return o;
     }
     case Table::count_:

@@ -83,9 +83,12 @@ class ByteReader {
 };
 
 // Big-endian u64, for LMDB keys: byte order equals numeric order.
+inline void store_be64(char* out, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * (7 - i))) & 0xff);
+}
 inline void put_be64(std::string& out, std::uint64_t v) {
   char b[8];
-  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((v >> (8 * (7 - i))) & 0xff);
+  store_be64(b, v);
   out.append(b, 8);
 }
 inline std::string be64(std::uint64_t v) {

@@ -239,13 +239,11 @@ void decode_run_state(std::string_view b, RunRecord& x) {
 
 std::optional<RunRecord> load_run(const Store& s, Id run_id) {
   thread_local std::string bytes;  // its capacity is kept
-  std::string key = key_id(run_id);
-  if (!s.get(Table::runs, key, bytes)) return std::nullopt;
+  if (!s.get(Table::runs, key_id(run_id), bytes)) return std::nullopt;
   RunRecord run;
   decode_run_fixed(bytes, run);
   if (run.run_id != run_id) throw DecodeError("run " + std::to_string(run_id) + "'s record names another run");
-  if (!s.get(Table::run_state, key, bytes)) throw DecodeError("run " + std::to_string(run_id) + " has no state");
-  decode_run_state(bytes, run);
+  if (!load_run_state(s, run)) throw DecodeError("run " + std::to_string(run_id) + " has no state");
   return run;
 }
 
@@ -473,10 +471,8 @@ std::optional<std::uint64_t> load_request_seq(const Store& s, std::string_view r
 std::string key_id(Id a) { return be64(a); }
 
 IdsKey::IdsKey(Id a, Id b) {
-  for (int i = 0; i < 8; ++i) {
-    bytes_[i] = static_cast<char>((a >> (56 - 8 * i)) & 0xff);
-    bytes_[8 + i] = static_cast<char>((b >> (56 - 8 * i)) & 0xff);
-  }
+  store_be64(bytes_, a);
+  store_be64(bytes_ + 8, b);
 }
 
 IdsKey key_ids(Id a, Id b) { return IdsKey(a, b); }
