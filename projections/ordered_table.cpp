@@ -519,12 +519,6 @@ bool OrderedTable::append(std::string_view k, std::string_view v) {
   return true;
 }
 
-OrderedTable::LeafRows OrderedTable::leaf_from_end(std::size_t back) const {
-  auto it = leaves_.end();
-  std::advance(it, -static_cast<std::ptrdiff_t>(back + 1));
-  return LeafRows(it->second.get());
-}
-
 bool OrderedTable::erase(std::string_view k) {
   if (leaves_.empty()) return false;
   auto it = mutable_leaf(locate(k));

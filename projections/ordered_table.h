@@ -79,18 +79,6 @@ class OrderedTable {
 
   bool operator==(const OrderedTable& o) const;
 
-  // The rows of one leaf, read only, in key order.
-  class LeafRows;
-  // For a table filled by append() alone, read on another thread while it fills (a
-  // snapshot's load hashes the rows it has restored as it goes): append starts a new leaf
-  // only when the last is full, and never writes, moves or frees the leaves before the
-  // last again. leaf_count() counts the leaves; leaf_from_end(0) is the last, (1) the one
-  // before it, which appending leaves alone from the moment leaf_count() grew past it.
-  // A reader may read such a leaf's rows while this table goes on appending (and no other
-  // change: a put, erase or clear may move any leaf).
-  std::size_t leaf_count() const { return leaves_.size(); }
-  LeafRows leaf_from_end(std::size_t back) const;  // back < leaf_count()
-
   // Where the leaves' memory goes, for the benchmarks' breakdown (docs/benchmarks.md):
   // not counted are the pool's free and uncarved blocks, the fence tree's nodes and fences.
   struct Footprint {
@@ -230,18 +218,6 @@ class OrderedTable {
   };
   mutable Hint hint_;
   std::uint64_t erasures_ = 0;
-};
-
-class OrderedTable::LeafRows {
- public:
-  std::size_t size() const { return leaf_->count(); }
-  std::string_view key(std::size_t i) const { return leaf_->key(i); }
-  std::string_view value(std::size_t i) const { return leaf_->value(i); }
-
- private:
-  friend class OrderedTable;
-  explicit LeafRows(const Leaf* leaf) : leaf_(leaf) {}
-  const Leaf* leaf_;
 };
 
 template <class Visit>

@@ -4,6 +4,13 @@
 
 namespace opsledger {
 
+void frame_row(std::string& out, std::string_view key, std::string_view value) {
+  ByteWriter w(out);
+  w.str(key);
+  w.u32(static_cast<std::uint32_t>(value.size()));
+  w.raw(value);
+}
+
 void StateDigester::frame_name(std::size_t table) {
   ByteWriter(pending_).str(table_name(static_cast<Table>(table)));
   flush_when_full();
@@ -23,11 +30,19 @@ bool StateDigester::begin_table(Table t) {
 }
 
 void StateDigester::row(std::string_view key, std::string_view value) {
-  ByteWriter w(pending_);
-  w.str(key);
-  w.u32(static_cast<std::uint32_t>(value.size()));
-  w.raw(value);
+  frame_row(pending_, key, value);
   flush_when_full();
+}
+
+void StateDigester::framed(std::string_view rows) {
+  if (rows.size() < kFlushAt) {
+    pending_.append(rows);
+    flush_when_full();
+    return;
+  }
+  hash_.update(pending_);
+  pending_.clear();
+  hash_.update(rows);
 }
 
 std::string StateDigester::finish() {

@@ -3,8 +3,9 @@
 // again afterwards.
 //
 // The digest: SHA-256 over every table in Table order: the table's name (u32 length and
-// bytes), then each row in key order: key (u32 length and bytes), value length (u32),
-// value bytes.
+// bytes), then each row in key order, framed by frame_row: key (u32 length and bytes),
+// value length (u32), value bytes (lengths little-endian). A snapshot stores each table's
+// rows in this framing (snapshots/snapshot.h), so its loader hashes them as they lie.
 #pragma once
 
 #include <string>
@@ -15,6 +16,9 @@
 
 namespace opsledger {
 
+// Appends `key` and `value` to `out` as the digest frames a row.
+void frame_row(std::string& out, std::string_view key, std::string_view value);
+
 class StateDigester {
  public:
   // Starts table `t`. Tables must come in Table order; the ones skipped (absent, empty)
@@ -23,6 +27,9 @@ class StateDigester {
   bool begin_table(Table t);
   // A row of the current table; rows must come in key order (the caller checks it).
   void row(std::string_view key, std::string_view value);
+  // Rows of the current table already framed by frame_row, in key order: the same as
+  // passing each to row(). Any cut between calls will do (a row may span two calls).
+  void framed(std::string_view rows);
   // Frames every table not begun yet and returns the 32-byte digest.
   std::string finish();
 

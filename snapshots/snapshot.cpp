@@ -7,6 +7,8 @@
 #include <boost/serialization/tracking.hpp>
 #include <boost/serialization/version.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <exception>
@@ -52,6 +54,20 @@ class PartsSource : public std::streambuf {
       throw std::runtime_error("record runs past the end of the archive");
     return scratch;
   }
+  // The bytes not read yet.
+  std::uint64_t left() const { return static_cast<std::uint64_t>(egptr() - gptr()) + left_after_; }
+  // The next `n` bytes (n <= left()) as views of the ranges they lie in, in order, without
+  // moving past them.
+  std::vector<std::string_view> peek(std::uint64_t n) const {
+    std::vector<std::string_view> out;
+    std::string_view here(gptr(), static_cast<std::size_t>(egptr() - gptr()));
+    for (std::size_t next = next_;; here = parts_[next++]) {
+      std::size_t from_here = static_cast<std::size_t>(std::min<std::uint64_t>(n, here.size()));
+      if (from_here > 0) out.push_back(here.substr(0, from_here));
+      n -= from_here;
+      if (n == 0 || next == parts_.size()) return out;
+    }
+  }
 
  protected:
   int_type underflow() override {
@@ -77,30 +93,22 @@ class PartsSource : public std::streambuf {
   std::uint64_t left_after_ = 0;  // bytes in the ranges after the current one
 };
 
-// The restored state's digest, computed on a second thread while the loader goes on: the
-// loader appends each table's rows in key order (OrderedTable::append), and hands over
-// each leaf that appending has left behind (OrderedTable::leaf_from_end), then the last
-// leaf of the table when the table is done; `run`, on the other thread, hashes those
-// leaves' rows while the loader fills the next ones. So the digest is of the rows as the
-// tables hold them, and it trails the loader by a leaf, not by a table (run_touches alone
-// is a fifth of a large state: the loader used to wait for it to be hashed after the
-// load). A snapshot lists every table, in Table order (encode_snapshot writes them so);
-// when a forged one skips back or repeats a table, the loader gives up the feed (waiting
-// for the other thread to leave the leaf it is reading) and the caller hashes the restored
-// state.
+// The restored state's digest, computed on a second thread while the loader goes on. A
+// table's rows lie in the archive framed as the digest frames them (frame_row), so the
+// digest is a SHA-256 over the tables' names and those bytes as they lie: the loader hands
+// over each table, with the ranges of its rows, when it has read the table's header and
+// before it parses the rows; `run`, on the other thread, hashes them while the loader
+// parses the same bytes into the table. The loader parses every byte of a table's rows as
+// rows, in order, and appends each unchanged, so the restored state hashes to what was
+// hashed here. Tables come in Table order (the loader refuses any other).
 class DigestFeed {
  public:
-  // Loader: table `t` begins; its rows follow.
-  void begin_table(Table t) { push(Item{t, std::nullopt}); }
-  // Loader: rows of the current table that appending will not write again.
-  void rows(OrderedTable::LeafRows leaf) { push(Item{std::nullopt, leaf}); }
+  // Loader: table `t` begins; its rows are `rows` (views valid until the decode ends).
+  void table(Table t, std::vector<std::string_view> rows) { push(Item{t, std::move(rows)}); }
   // Loader: every table is complete.
-  void finish() {
-    push(Item{std::nullopt, std::nullopt});
-    hand_over();
-  }
-  // Loader: stop hashing (the load failed, or its tables came out of order). Returns once
-  // the other thread reads no leaf, so the loader may then change or drop any table.
+  void finish() { push(Item{std::nullopt, {}}); }
+  // Loader: stop hashing (the load failed). Returns once the other thread reads no range,
+  // so that the caller may release them.
   void give_up() {
     std::unique_lock lock(mu_);
     given_up_ = true;
@@ -109,22 +117,28 @@ class DigestFeed {
   }
   // The other thread: hashes what the loader hands over, in order; returns once finish()'s
   // mark is reached or the loader gave up. However it ends (what it throws is bad_alloc),
-  // it has left the leaves first, so that give_up() never waits for it forever.
+  // it has left the ranges first, so that give_up() never waits for it forever.
   void run() {
     try {
       hash_items();
     } catch (...) {
-      leave_leaves();
+      leave_ranges();
       throw;
     }
-    leave_leaves();
+    leave_ranges();
   }
   // After `run` has returned (joined): the digest, or empty when the loader gave up (or
   // `run` threw).
   const std::string& digest() const { return digest_; }
 
  private:
-  void leave_leaves() {
+  // A table's start and rows (table set), or the end (table empty).
+  struct Item {
+    std::optional<Table> table;
+    std::vector<std::string_view> rows;
+  };
+
+  void leave_ranges() {
     {
       std::lock_guard lock(mu_);
       hashing_ = false;
@@ -145,46 +159,35 @@ class DigestFeed {
         hashing_ = true;
       }
       for (const Item& item : taken) {
-        if (item.table) {
-          digester.begin_table(*item.table);
-        } else if (item.leaf) {
-          for (std::size_t i = 0; i < item.leaf->size(); ++i) digester.row(item.leaf->key(i), item.leaf->value(i));
-        } else {
+        if (!item.table) {
           digest_ = digester.finish();  // read by the loader only after joining this thread
           return;
         }
+        if (!digester.begin_table(*item.table)) return;  // the loader refuses the order too
+        // In slices, so that a loader that gives up waits for one slice, not a table.
+        for (std::string_view range : item.rows)
+          for (std::size_t at = 0; at < range.size(); at += kSlice) {
+            if (given_up_.load(std::memory_order_relaxed)) return;
+            digester.framed(range.substr(at, kSlice));
+          }
       }
       taken.clear();
     }
   }
-
-  // A table's start (table set), a leaf's rows (leaf set), or the end (neither).
-  struct Item {
-    std::optional<Table> table;
-    std::optional<OrderedTable::LeafRows> leaf;
-  };
-  // Items are handed over kBatch at a time: a lock and a wake-up per leaf cost the two
-  // threads a tenth more CPU.
-  static constexpr std::size_t kBatch = 64;
   void push(Item item) {
-    batch_.push_back(item);
-    if (batch_.size() >= kBatch) hand_over();
-  }
-  void hand_over() {
     {
       std::lock_guard lock(mu_);
-      items_.insert(items_.end(), batch_.begin(), batch_.end());
+      items_.push_back(std::move(item));
     }
-    batch_.clear();
     cv_.notify_all();
   }
 
-  std::vector<Item> batch_;  // the loader's, not handed over yet
+  static constexpr std::size_t kSlice = std::size_t{1} << 20;
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<Item> items_;  // handed over, not yet taken by `run`
-  bool given_up_ = false;
-  bool hashing_ = false;  // the other thread is reading leaves
+  std::atomic<bool> given_up_ = false;
+  bool hashing_ = false;  // the other thread is reading ranges
   std::string digest_;
 };
 
@@ -197,58 +200,64 @@ struct SnapshotImage {
   MemoryStore* target = nullptr;
   std::uint64_t bytes_bound = 0;  // loading: no length may exceed the archive size
   PartsSource* range = nullptr;    // loading: the archive's bytes, for rows read as views
-  std::string key_scratch, value_scratch;  // loading: a row cut by a piece boundary
-  // Loading: handed the tables' leaves as they are completed, for the digest on the other
-  // thread (may be null: the caller then hashes the restored state).
+  std::string key_scratch, value_scratch, length_scratch;  // loading: what a piece boundary cuts
+  // Loading: handed each table's rows as the loader reaches them, for the digest on the
+  // other thread (may be null: the caller then hashes the restored state).
   DigestFeed* feed = nullptr;
-  // Saving: when set, fed every row as it is written (the archive lists the tables and
-  // rows in the digest's order), and `written_bytes`'s size just after the digest field is
-  // recorded in `digest_end`, for the digest to be written there afterwards.
+  // Saving: the string the archive is written to (its writer keeps no buffer: what is
+  // written is there at once), for the tables' byte counts to be filled in after their
+  // rows; when `digester` is set, it is fed every table and its rows as they are written,
+  // and `written`'s size just after the digest field is recorded in `digest_end`, for the
+  // digest to be written there afterwards.
+  std::string* written = nullptr;
   StateDigester* digester = nullptr;
-  const std::string* written_bytes = nullptr;
   mutable std::size_t digest_end = 0;
 
   template <class Archive>
   void save(Archive& ar, unsigned /*version*/) const {
     ar << seq << chain_hash << digest;
-    if (written_bytes) digest_end = written_bytes->size();
+    digest_end = written->size();
     std::uint32_t tables = kTableCount;
     ar << tables;
+    std::string rows;
     for (std::size_t i = 0; i < kTableCount; ++i) {
       auto t = static_cast<Table>(i);
       std::string name(table_name(t));
       ar << name;
+      std::uint64_t bytes = 0;  // filled in below
+      ar << bytes;
+      const std::size_t rows_start = written->size();
       if (digester) digester->begin_table(t);
+      auto flush = [&] {
+        ar.save_binary(rows.data(), rows.size());
+        if (digester) digester->framed(rows);
+        rows.clear();
+      };
       source->scan(t, {}, [&](std::string_view k, std::string_view v) {
-        bool more = true;
-        std::uint64_t klen = k.size(), vlen = v.size();
-        ar << more << klen;
-        ar.save_binary(k.data(), k.size());
-        ar << vlen;
-        ar.save_binary(v.data(), v.size());
-        if (digester) digester->row(k, v);
+        frame_row(rows, k, v);
+        if (rows.size() >= kRowsChunk) flush();
         return true;
       });
-      bool more = false;
-      ar << more;
+      flush();
+      bytes = written->size() - rows_start;
+      std::memcpy(written->data() + rows_start - sizeof bytes, &bytes, sizeof bytes);  // native, as the archive's
     }
   }
 
   template <class Archive>
   void load(Archive& ar, unsigned version) {
-    if (version != 1) throw std::runtime_error("unknown snapshot image version " + std::to_string(version));
+    if (version != 2) throw std::runtime_error("unknown snapshot image version " + std::to_string(version));
     // Strings are read through read_bytes (same layout as Boost's: u64 length, bytes) so
     // that a length is checked before anything is allocated (found by the snapshot fuzz
-    // target: a forged archive asked for a terabyte); rows' keys and values through
-    // read_view, which checks the length against the bytes left and copies nothing (but a
-    // row a piece boundary cuts).
+    // target: a forged archive asked for a terabyte); a table's rows straight from the
+    // ranges the archive lies in (load_rows).
     ar >> seq;
     read_bytes(ar, chain_hash);
     read_bytes(ar, digest);
     std::uint32_t tables = 0;
     ar >> tables;
-    if (tables > 4096) throw std::runtime_error("implausible table count");
-    std::size_t next_table = 0;  // the tables come in Table order: those below it are complete
+    if (tables > kTableCount) throw std::runtime_error("implausible table count");
+    std::size_t next_table = 0;  // the tables come in Table order: those below it are done
     for (std::uint32_t n = 0; n < tables; ++n) {
       std::string name;
       read_bytes(ar, name);
@@ -256,24 +265,14 @@ struct SnapshotImage {
       for (std::size_t i = 0; i < kTableCount; ++i)
         if (table_name(static_cast<Table>(i)) == name) table = static_cast<Table>(i);
       if (!table) throw std::runtime_error("unknown table " + name);
-      auto& map = target->table(*table);
-      if (!map.empty()) throw std::runtime_error("table " + name + " appears twice");
       auto index = static_cast<std::size_t>(*table);
-      if (feed && index < next_table) {  // back in Table order: the caller hashes the state
-        feed->give_up();
-        feed = nullptr;
-      }
-      if (feed) feed->begin_table(*table);
+      if (index < next_table) throw std::runtime_error("table " + name + " is out of Table order or repeated");
       next_table = index + 1;
-      for (;;) {
-        if (!row_flag()) break;
-        std::string_view k = read_view(key_scratch);
-        std::string_view v = read_view(value_scratch);
-        std::size_t leaves = map.leaf_count();
-        if (!map.append(k, v)) throw std::runtime_error("keys out of order in " + name);
-        if (feed && leaves != 0 && map.leaf_count() != leaves) feed->rows(map.leaf_from_end(1));
-      }
-      if (feed && map.leaf_count() != 0) feed->rows(map.leaf_from_end(0));
+      std::uint64_t bytes = 0;
+      ar >> bytes;
+      if (bytes > range->left()) throw std::runtime_error("the rows of " + name + " run past the end of the archive");
+      if (feed) feed->table(*table, range->peek(bytes));
+      load_rows(target->table(*table), bytes, name);
     }
     if (feed) feed->finish();
   }
@@ -287,27 +286,35 @@ struct SnapshotImage {
     if (len) ar.load_binary(out.data(), len);
   }
 
-  // A row's key or value (same layout: u64 length, bytes), seen in place in the archive
-  // instead of copied out of it, unless a piece boundary cuts it (then copied to `scratch`).
-  // The row's flag and lengths are read from the range directly, as Boost's binary archive
-  // would read them (a primitive is its native bytes, read straight from the stream buffer,
-  // which the archive does not read ahead of): three calls through Boost's stream layer per
-  // row were a tenth of a snapshot's load.
-  std::string_view read_view(std::string& scratch) {
-    std::uint64_t len = 0;
-    std::string_view bytes = range->take(sizeof len, scratch);
-    std::memcpy(&len, bytes.data(), sizeof len);
-    return range->take(len, scratch);
+  // The `bytes` bytes of a table's rows, each framed as frame_row frames it (u32 key length,
+  // key, u32 value length, value; little-endian), appended to `map` in order: every byte
+  // belongs to a row, and each row's key must be greater than the one before. Keys and
+  // values are seen in place in the archive and appended from there (copied only when a
+  // piece boundary cuts them). The archive's reads go straight to the ranges, as Boost's
+  // binary archive, which reads nothing ahead, would read them (calls through Boost's
+  // stream layer for each row's lengths were a tenth of a snapshot's load).
+  void load_rows(OrderedTable& map, std::uint64_t bytes, const std::string& name) {
+    while (bytes > 0) {
+      std::uint32_t key_size = read_length(bytes, name);
+      if (key_size > bytes) throw std::runtime_error("a row of " + name + " runs past the table's end");
+      std::string_view key = range->take(key_size, key_scratch);
+      bytes -= key_size;
+      std::uint32_t value_size = read_length(bytes, name);
+      if (value_size > bytes) throw std::runtime_error("a row of " + name + " runs past the table's end");
+      std::string_view value = range->take(value_size, value_scratch);
+      bytes -= value_size;
+      if (!map.append(key, value)) throw std::runtime_error("keys out of order in " + name);
+    }
   }
-  // The record flag was saved as a bool (one byte). It is read as a byte and checked:
-  // Boost copies any byte into a bool, undefined behaviour for anything but 0 and 1
-  // (found by the snapshot fuzz target).
-  bool row_flag() {
-    std::string_view byte = range->take(1, key_scratch);  // one byte: never cut, so never copied
-    auto raw = static_cast<std::uint8_t>(byte[0]);
-    if (raw > 1) throw std::runtime_error("malformed record flag");
-    return raw == 1;
+  std::uint32_t read_length(std::uint64_t& bytes, const std::string& name) {
+    if (bytes < 4) throw std::runtime_error("a row of " + name + " runs past the table's end");
+    bytes -= 4;
+    return load_le32(range->take(4, length_scratch).data());
   }
+
+  // Saving: rows are framed into a buffer of about this size, then written to the archive
+  // and fed to the digester together.
+  static constexpr std::size_t kRowsChunk = 64 * 1024;
 
   BOOST_SERIALIZATION_SPLIT_MEMBER()
 };
@@ -334,14 +341,14 @@ class StringSink : public std::streambuf {
 
 }  // namespace opsledger::detail
 
-BOOST_CLASS_VERSION(opsledger::detail::SnapshotImage, 1)
+BOOST_CLASS_VERSION(opsledger::detail::SnapshotImage, 2)
 BOOST_CLASS_TRACKING(opsledger::detail::SnapshotImage, boost::serialization::track_never)
 
 namespace opsledger {
 namespace {
 
 constexpr std::string_view kMagic = "OPSLSNAP";
-// Magic and format_version; the checksum follows (its size depends on the format).
+// Magic and format_version; the checksum follows.
 constexpr std::size_t kPrefixSize = 8 + 4;
 
 }  // namespace
@@ -355,7 +362,7 @@ namespace {
 // once; `digest_out` then gets it.
 std::string encode_value(std::uint64_t seq, const std::string& chain_hash, const std::string* digest,
                          const Store& state, std::string* digest_out) {
-  const std::size_t checksum_size = *snapshot_checksum_size(kSnapshotFormatVersion);
+  const std::size_t checksum_size = kSnapshotChecksumBytes;
   const std::size_t header_size = kPrefixSize + checksum_size;
   std::string out;
   ByteWriter w(out);
@@ -371,10 +378,8 @@ std::string encode_value(std::uint64_t seq, const std::string& chain_hash, const
     image.chain_hash = chain_hash;
     image.digest = digest ? *digest : std::string(kHashSize, '\0');
     image.source = &state;
-    if (!digest) {
-      image.digester = &digester;
-      image.written_bytes = &out;
-    }
+    image.written = &out;
+    if (!digest) image.digester = &digester;
     const detail::SnapshotImage& saved = image;
     ar << saved;
   }
@@ -390,7 +395,7 @@ std::string encode_value(std::uint64_t seq, const std::string& chain_hash, const
     std::memcpy(out.data() + image.digest_end - kHashSize, computed.data(), kHashSize);
     if (digest_out) *digest_out = std::move(computed);
   }
-  std::string checksum = snapshot_checksum(kSnapshotFormatVersion, std::string_view(out).substr(header_size));
+  std::string checksum = snapshot_checksum(std::string_view(out).substr(header_size));
   std::memcpy(out.data() + kPrefixSize, checksum.data(), checksum_size);
   return out;
 }
@@ -441,7 +446,8 @@ Parts drop_prefix(const Parts& parts, std::uint64_t n) {
 // The archive after the header: its signature, then the image into `snap`, checked against
 // the key's seq (the digest is checked by the caller). Every fault is a `problem` and
 // false; only building the problem's text can throw (bad_alloc). `feed` (may be null) is
-// handed the leaves as they are completed; the caller gives it up when this fails.
+// handed each table's rows as the decoder reaches them; the caller gives it up when this
+// fails.
 bool decode_archive(std::uint64_t key_seq, const Parts& archive, Snapshot& snap, detail::DigestFeed* feed,
                     std::string& problem) {
   try {
@@ -491,8 +497,8 @@ bool decode_archive(std::uint64_t key_seq, const Parts& archive, Snapshot& snap,
 
 // Two jobs run on two more threads while the archive is decoded on this one: the archive's
 // checksum (the decoder takes any bytes: the snapshot fuzz target feeds it hostile archives
-// under correct checksums), and the restored state's digest, leaf by leaf as the decoder
-// fills the tables (DigestFeed). (They shared one thread, the checksum first, until the
+// under correct checksums), and the restored state's digest, over each table's rows as
+// they lie in the archive while the decoder parses them into the table (DigestFeed). (They shared one thread, the checksum first, until the
 // decoding got faster than the two together.) A damaged archive is reported as damaged
 // whatever the decoder made of it. Throws only std::bad_alloc, having joined its threads.
 std::optional<Snapshot> decode_checked(std::uint64_t key_seq, const Parts& bytes, std::string& problem) {
@@ -502,25 +508,29 @@ std::optional<Snapshot> decode_checked(std::uint64_t key_seq, const Parts& bytes
     return std::nullopt;
   }
   std::uint32_t version = ByteReader(std::string_view(prefix).substr(kMagic.size())).u32();
-  std::optional<std::size_t> checksum_size = snapshot_checksum_size(version);
-  if (!checksum_size) {
+  if (version == 1 || version == 3) {
+    problem = "snapshot format " + std::to_string(version) + " is no longer read (written before format " +
+              std::to_string(kSnapshotFormatVersion) + ")";
+    return std::nullopt;
+  }
+  if (version != kSnapshotFormatVersion) {
     problem = "unknown snapshot format version " + std::to_string(version);
     return std::nullopt;
   }
-  std::string header = copy_prefix(bytes, kPrefixSize + *checksum_size);
-  if (header.size() < kPrefixSize + *checksum_size) {
+  std::string header = copy_prefix(bytes, kPrefixSize + kSnapshotChecksumBytes);
+  if (header.size() < kPrefixSize + kSnapshotChecksumBytes) {
     problem = "not a snapshot (bad magic or too short)";
     return std::nullopt;
   }
   std::string_view checksum = std::string_view(header).substr(kPrefixSize);
   Parts archive = drop_prefix(bytes, header.size());
-  Snapshot snap;  // outlives the hashing thread, which reads its tables
+  Snapshot snap;
   detail::DigestFeed feed;
   std::string computed;
   std::exception_ptr checksum_failed, feed_failed;  // resources (bad_alloc), each set by one thread
   auto checksum_only = [&] {
     try {
-      SnapshotChecksum h(version);
+      SnapshotChecksum h;
       for (auto part : archive) h.update(part);
       computed = h.finish();
     } catch (...) {
@@ -559,7 +569,7 @@ std::optional<Snapshot> decode_checked(std::uint64_t key_seq, const Parts& bytes
     join_all();
     throw;
   }
-  // A failed decode may have stopped mid-table: the hasher would wait for more leaves.
+  // A failed decode may have stopped mid-table: the hasher would wait for more tables.
   if (!decoded) feed.give_up();
   join_all();
   if (checksum_failed) std::rethrow_exception(checksum_failed);

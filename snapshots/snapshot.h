@@ -1,6 +1,6 @@
 // Snapshots: the complete projection state at a seq, with the chain hash and the state
 // digest there. They make point-in-time replay and rebuild faster, never different: a
-// snapshot is used only after it has been decoded, its restored state re-hashed to the
+// snapshot is used only after it has been decoded, its restored state hashed to the
 // recorded digest, and its chain hash found in the log at its seq. Anything else is a
 // warning and the snapshot is skipped.
 //
@@ -8,22 +8,25 @@
 // key = seq as 8-byte big-endian, value =
 //
 //   8B   magic             "OPSLSNAP"
-//   u32  format_version    little-endian; kSnapshotFormatVersion (3) is written, 1 is
-//                          still read; 2 is a manifest of pieces (below)
-//   16B  checksum          format 3: XXH3-128 of the archive bytes that follow, canonical
-//                          (big-endian); format 1: 32B, their SHA-256
+//   u32  format_version    little-endian; kSnapshotFormatVersion (4); 2 is a manifest of
+//                          pieces (below); 1 and 3 (older archives) are no longer read
+//   16B  checksum          XXH3-128 of the archive bytes that follow, canonical (big-endian)
 //                          (snapshots/snapshot_checksum.h)
 //   ...  archive           Boost.Serialization binary archive of one SnapshotImage
-//                          (class version 1), the same in both formats:
+//                          (class version 2):
 //          u64 seq, string chain_hash (32 raw bytes), string digest (32 raw bytes),
-//          u32 table count, then per table: string table name, then per record in key
-//          order: bool 1, u64 key length, key bytes, u64 value length, value bytes;
-//          and a final bool 0.
+//          u32 table count, then per table, in Table order: string table name, u64 byte
+//          count of its rows, then its rows in key order, each framed as the state digest
+//          frames a row (projections/state_digest.h): u32 key length, key bytes, u32 value
+//          length, value bytes (the u32s little-endian).
 //
-// The checksum and the restored state's digest are computed on two more threads while the
-// archive is decoded; a damaged archive is reported as damaged whatever the decoder made
-// of it, and the decode is wrapped so that any exception becomes a reported problem (the
-// decoder is fuzzed with hostile archives under correct checksums).
+// The checksum and the digest are computed on two more threads while the archive is
+// decoded. The digest is a SHA-256 over the tables' names and their rows' bytes as they lie
+// in the archive, while the decoder parses every one of those bytes, in order, into the
+// rows it appends: the restored state is what was hashed. A damaged archive is reported
+// as damaged whatever the decoder made of it, and the decode is wrapped so that any
+// exception becomes a reported problem (the decoder is fuzzed with hostile archives under
+// correct checksums).
 #pragma once
 
 #include <atomic>
@@ -96,7 +99,7 @@ struct SnapshotCancelled : std::runtime_error {
 // Format 2, a snapshot stored in pieces (the engine's automatic snapshots larger than a
 // piece, so that batches run between the pieces' commits): under the key seq a manifest
 //   8B "OPSLSNAP", u32 2, u64 total bytes, u32 piece count  (little-endian)
-// and a single value (format 3, or 1) cut into that many pieces, in order, under the 12-byte keys seq
+// and a single value (format 4) cut into that many pieces, in order, under the 12-byte keys seq
 // (8-byte big-endian) + piece index (4-byte big-endian). The manifest is written last, so a
 // snapshot whose pieces were not all stored is not seen (snapshot_seqs lists 8-byte keys
 // only); load_snapshot decodes the pieces, in order, as one single value, reading each

@@ -5,13 +5,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "events/bytes.h"
@@ -365,68 +362,4 @@ TEST_CASE("rows appended in key order fill their leaves, larger rows included", 
   CHECK(g.entry_bytes == f.entry_bytes);
   CHECK(by_put.layout_fault() == "");
   CHECK(by_put == table);
-}
-
-TEST_CASE("leaves that appending has left behind are read on another thread while it goes on",
-          "[store][ordered_table][concurrency]") {
-  // A snapshot's load hashes the rows it has restored while it appends more
-  // (snapshots/snapshot.cpp, DigestFeed): once leaf_count() grows, the leaf before the last
-  // is never written again. A reader thread copies every leaf handed over while this one
-  // appends (rows larger than a leaf among them); the copies, in order, must be the table,
-  // and each leaf must read afterwards as it read when handed over.
-  OrderedTable table;
-  std::mt19937_64 rng(29);
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::optional<OrderedTable::LeafRows>> handed;  // nullopt: the end
-  std::vector<std::vector<std::pair<std::string, std::string>>> read;  // by the reader
-  std::thread reader([&] {
-    for (std::size_t next = 0;;) {
-      std::optional<OrderedTable::LeafRows> leaf;
-      {
-        std::unique_lock lk(mu);
-        cv.wait(lk, [&] { return handed.size() > next; });
-        leaf = handed[next++];
-      }
-      if (!leaf) return;
-      auto& rows = read.emplace_back();
-      for (std::size_t i = 0; i < leaf->size(); ++i) rows.emplace_back(leaf->key(i), leaf->value(i));
-    }
-  });
-  auto hand = [&](std::optional<OrderedTable::LeafRows> leaf) {
-    std::lock_guard lk(mu);
-    handed.push_back(leaf);
-    cv.notify_one();
-  };
-  Model model;
-  for (std::uint64_t id = 0; id < 20000; ++id) {
-    std::size_t size = id % 1501 == 0 ? OrderedTable::kLeafBytes + rng() % 2000 : rng() % 120;
-    std::string v(size, static_cast<char>('a' + id % 26));
-    std::size_t leaves = table.leaf_count();
-    REQUIRE(table.append(be64(id), v));
-    model[be64(id)] = v;
-    CHECK(table.leaf_count() - leaves <= 1);  // one leaf at a time
-    if (leaves != 0 && table.leaf_count() != leaves) hand(table.leaf_from_end(1));
-  }
-  hand(table.leaf_from_end(0));
-  hand(std::nullopt);
-  reader.join();
-  REQUIRE(read.size() == table.leaf_count());
-  REQUIRE(read.size() > 100);
-  Model copied;
-  for (const auto& rows : read)
-    for (const auto& [k, v] : rows) {
-      CHECK(copied.find(k) == copied.end());
-      copied[k] = v;
-    }
-  CHECK(copied == model);
-  // Each leaf reads now as it read when handed over.
-  for (std::size_t i = 0; i < read.size(); ++i) {
-    OrderedTable::LeafRows leaf = *handed[i];
-    REQUIRE(leaf.size() == read[i].size());
-    for (std::size_t j = 0; j < leaf.size(); ++j) {
-      CHECK(leaf.key(j) == read[i][j].first);
-      CHECK(leaf.value(j) == read[i][j].second);
-    }
-  }
 }

@@ -76,6 +76,28 @@ TEST_CASE("the digest is SHA-256 of the framed tables, however many rows and how
   CHECK(state_digest(s) == sha256(framed));
 }
 
+TEST_CASE("rows fed framed, cut anywhere, give the digest of rows fed one by one", "[snapshot][digest]") {
+  // A snapshot's loader feeds the digester each table's rows as they lie in the archive
+  // (framed by frame_row), in slices that may cut a row.
+  MemoryStore s;
+  for (std::uint64_t i = 1; i <= 3000; ++i)
+    s.put(Table::runs, key_id(i), std::string(static_cast<std::size_t>(i % 97), static_cast<char>('a' + i % 26)));
+  s.put(Table::workspaces, key_id(7), std::string(100000, 'w'));  // more than the digester holds back
+  save_u64(s, Table::meta, kMetaLastSeq, 3);
+  for (std::size_t slice : {std::size_t{1}, std::size_t{7}, std::size_t{4096}, std::size_t{40000}, std::size_t{1} << 20}) {
+    CAPTURE(slice);
+    StateDigester d;
+    for (std::size_t i = 0; i < kTableCount; ++i) {
+      auto t = static_cast<Table>(i);
+      REQUIRE(d.begin_table(t));
+      std::string rows;
+      s.table(t).for_each([&](std::string_view k, std::string_view v) { frame_row(rows, k, v); });
+      for (std::size_t at = 0; at < rows.size(); at += slice) d.framed(std::string_view(rows).substr(at, slice));
+    }
+    CHECK(d.finish() == state_digest(s));
+  }
+}
+
 TEST_CASE("a snapshot whose recorded digest is not its state's is refused", "[snapshot][digest]") {
   MemoryStore s = sample_state();
   std::string chain(32, 'c');
@@ -94,23 +116,23 @@ TEST_CASE("a snapshot whose last row runs past the archive's end is refused, che
   MemoryStore s = sample_state();
   std::string chain(32, 'c');
   std::string bytes = encode_snapshot(3, chain, state_digest(s), s);
-  // The archive ends with run_state's row (an 8-byte value) and the table's end flag.
-  // Cut the flag and half the value, then give the shorter archive a correct checksum, so
-  // that the decoder, not the checksum, meets the short row.
+  // The archive ends with run_state's rows (one row, its value 8 bytes). Cut 5 bytes of
+  // it, then give the shorter archive a correct checksum, so that the decoder, not the
+  // checksum, meets the short table.
   std::string archive = bytes.substr(kHeader, bytes.size() - kHeader - 5);
   std::string forged = sealed_snapshot(kSnapshotFormatVersion, archive);
   std::string problem;
   CHECK_FALSE(decode_snapshot(3, forged, problem));
-  CHECK(problem == "does not decode: record runs past the end of the archive");
+  CHECK(problem == "does not decode: the rows of run_state run past the end of the archive");
   // The same bytes under the original checksum are refused for the checksum.
   CHECK_FALSE(decode_snapshot(3, bytes.substr(0, kHeader) + archive, problem));
   CHECK(problem.find("checksum") != std::string::npos);
 }
 
-TEST_CASE("a snapshot whose tables come out of Table order still loads, hashed after the load", "[snapshot][digest]") {
-  // The loader hashes finished tables on a second thread only while they come in Table
-  // order; here two empty tables of equal name length trade places, which leaves the
-  // state as it was, and the digest must still be checked (on the restored state).
+TEST_CASE("a snapshot whose tables come out of Table order, or twice, is refused", "[snapshot][digest]") {
+  // The digest is hashed over the tables as the archive lists them, so only Table order
+  // gives the state's digest: the loader refuses any other order, even where it would
+  // leave the state as it was (here two empty tables of equal name length trade places).
   MemoryStore s = sample_state();
   std::string chain(32, 'c');
   std::string bytes = encode_snapshot(3, chain, state_digest(s), s);
@@ -119,30 +141,69 @@ TEST_CASE("a snapshot whose tables come out of Table order still loads, hashed a
   REQUIRE(at_a != std::string::npos);
   REQUIRE(at_b != std::string::npos);
   REQUIRE(at_a < at_b);
-  archive.replace(at_a, 11, "run_touches");
-  archive.replace(at_b, 11, "memberships");
+  std::string swapped = archive;
+  swapped.replace(at_a, 11, "run_touches");
+  swapped.replace(at_b, 11, "memberships");
   std::string problem;
+  CHECK_FALSE(decode_snapshot(3, sealed_snapshot(kSnapshotFormatVersion, swapped), problem));
+  // The table after memberships' place comes before run_touches in Table order.
+  CHECK(problem == "does not decode: table connections is out of Table order or repeated");
+  // An empty table listed twice (run_touches renamed memberships).
+  std::string twice = archive;
+  twice.replace(at_b, 11, "memberships");
+  CHECK_FALSE(decode_snapshot(3, sealed_snapshot(kSnapshotFormatVersion, twice), problem));
+  CHECK(problem == "does not decode: table memberships is out of Table order or repeated");
+  // Unchanged, it loads.
   auto loaded = decode_snapshot(3, sealed_snapshot(kSnapshotFormatVersion, archive), problem);
   REQUIRE(loaded);
-  CHECK(problem.empty());
   CHECK(loaded->state == s);
-  // An empty table listed twice (run_touches renamed memberships) also loads.
-  std::string twice = bytes.substr(kHeader);
-  twice.replace(twice.find("run_touches"), 11, "memberships");
-  auto loaded_twice = decode_snapshot(3, sealed_snapshot(kSnapshotFormatVersion, twice), problem);
-  REQUIRE(loaded_twice);
-  CHECK(loaded_twice->state == s);
-  // The same trade with a row in one of them moves the row: refused by the digest.
-  MemoryStore moved = sample_state();
-  moved.put(Table::run_touches, key_ids(3, 9), be64(0));
-  std::string moved_bytes = encode_snapshot(3, chain, state_digest(moved), moved);
-  std::string moved_archive = moved_bytes.substr(kHeader);
-  at_a = moved_archive.find("memberships");
-  at_b = moved_archive.find("run_touches");
-  moved_archive.replace(at_a, 11, "run_touches");
-  moved_archive.replace(at_b, 11, "memberships");
-  CHECK_FALSE(decode_snapshot(3, sealed_snapshot(kSnapshotFormatVersion, moved_archive), problem));
-  CHECK(problem == "restored state does not hash to the recorded digest");
+}
+
+TEST_CASE("a snapshot table whose rows do not fill its byte count exactly, or come out of order, is refused",
+          "[snapshot][digest]") {
+  // Each table's rows are parsed from exactly its byte count: a row may not run past it,
+  // and the rows' keys must ascend. Forged under correct checksums, so that the decoder
+  // meets them. workspaces holds (1, "Contoso") and (2, "Fabrikam").
+  MemoryStore s = sample_state();
+  std::string chain(32, 'c');
+  std::string bytes = encode_snapshot(3, chain, state_digest(s), s);
+  std::string archive = bytes.substr(kHeader);
+  std::string first, second;
+  frame_row(first, key_id(1), "Contoso");
+  frame_row(second, key_id(2), "Fabrikam");
+  std::string header = le64(10) + "workspaces" + le64(first.size() + second.size());
+  std::size_t at = archive.find(header + first + second);
+  REQUIRE(at != std::string::npos);
+  std::size_t rows_at = at + header.size();
+  std::string problem;
+  auto refused = [&](const std::string& forged) {
+    return !decode_snapshot(3, sealed_snapshot(kSnapshotFormatVersion, forged), problem);
+  };
+  // A byte count one short: the last row runs past the table's end.
+  std::string shorter = archive;
+  shorter.replace(at + 18, 8, le64(first.size() + second.size() - 1));
+  CHECK(refused(shorter));
+  CHECK(problem == "does not decode: a row of workspaces runs past the table's end");
+  // A key length past the table's end.
+  std::string longer_key = archive;
+  longer_key.replace(rows_at, 4, std::string("\xff\xff\xff\x00", 4));
+  CHECK(refused(longer_key));
+  CHECK(problem == "does not decode: a row of workspaces runs past the table's end");
+  // The two rows traded: the same bytes, keys out of order.
+  std::string traded = archive;
+  traded.replace(rows_at, first.size() + second.size(), second + first);
+  CHECK(refused(traded));
+  CHECK(problem == "does not decode: keys out of order in workspaces");
+  // The same row twice (the first row written over the second, the byte count to match).
+  std::string repeated = archive;
+  repeated.replace(at + 18, 8 + first.size() + second.size(), le64(2 * first.size()) + first + first);
+  CHECK(refused(repeated));
+  CHECK(problem == "does not decode: keys out of order in workspaces");
+  // A byte count beyond the archive's end.
+  std::string beyond = archive;
+  beyond.replace(at + 18, 8, le64(archive.size()));
+  CHECK(refused(beyond));
+  CHECK(problem == "does not decode: the rows of workspaces run past the end of the archive");
 }
 
 namespace {
@@ -199,12 +260,13 @@ TEST_CASE("a value in pieces that is damaged or cut short is refused as the whol
   damaged[damaged.size() - 20] = static_cast<char>(damaged[damaged.size() - 20] ^ 0x40);
   CHECK_FALSE(decode_snapshot(3, cut(damaged, {7}), problem));
   CHECK(problem == "checksum does not match (the snapshot is damaged)");
-  // Cut short under a correct checksum: the last row runs past the end, in pieces as whole.
+  // Cut short under a correct checksum: the last table runs past the end, in pieces as
+  // whole.
   std::string archive = bytes.substr(kHeader, bytes.size() - kHeader - 5);
   std::string forged = sealed_snapshot(kSnapshotFormatVersion, archive);
   for (std::size_t size : {1, 3, 9, 100}) {
     CHECK_FALSE(decode_snapshot(3, cut(forged, {size}), problem));
-    CHECK(problem == "does not decode: record runs past the end of the archive");
+    CHECK(problem == "does not decode: the rows of run_state run past the end of the archive");
   }
   // Shorter than a header, in pieces.
   CHECK_FALSE(decode_snapshot(3, cut(std::string_view(bytes).substr(0, kHeader - 1), {5}), problem));
@@ -213,12 +275,12 @@ TEST_CASE("a value in pieces that is damaged or cut short is refused as the whol
   CHECK(problem == "not a snapshot (bad magic or too short)");
 }
 
-TEST_CASE("a large snapshot is hashed leaf by leaf as it loads, and a row changed under a correct checksum is caught",
+TEST_CASE("a large snapshot is hashed as it loads, and a row changed under a correct checksum is caught",
           "[snapshot][digest]") {
-  // Tables of many leaves (the loader hands the digest thread each leaf it has left
-  // behind): the loaded state hashes to its digest, and a forged archive with one value's
-  // byte changed, under a correct checksum, is refused by the digest — in the first leaf,
-  // in the middle and in the last leaf of a table.
+  // Tables of many leaves and over a MiB of rows (the digest thread hashes a table's rows
+  // in slices while the loader parses them): the loaded state hashes to its digest, and a
+  // forged archive with one value's byte changed, under a correct checksum, is refused by
+  // the digest — at the start, in the middle and at the end of a table.
   MemoryStore s;
   save_u64(s, Table::meta, kMetaLastSeq, 3);
   for (std::uint64_t i = 1; i <= 20000; ++i) {
@@ -239,9 +301,9 @@ TEST_CASE("a large snapshot is hashed leaf by leaf as it loads, and a row change
     CAPTURE(run);
     std::string row;
     ByteWriter w(row);
-    w.u64(8);
+    w.u32(8);
     w.raw(key_id(run));
-    w.u64(40 + run % 60);
+    w.u32(40 + run % 60);
     std::size_t at = archive.find(row);
     REQUIRE(at != std::string::npos);
     std::string forged = archive;

@@ -138,12 +138,18 @@ std::vector<int> run_in_processes(int n, const std::function<int(int)>& body) {
   return statuses;
 }
 
+std::string le64(std::uint64_t v) {
+  std::string s;
+  ByteWriter(s).u64(v);
+  return s;
+}
+
 std::string sealed_snapshot(std::uint32_t format, std::string_view archive) {
   std::string out;
   ByteWriter w(out);
   w.raw("OPSLSNAP");
   w.u32(format);
-  w.raw(snapshot_checksum(format, archive));
+  w.raw(snapshot_checksum(archive));
   w.raw(archive);
   return out;
 }

@@ -81,8 +81,10 @@ std::string error_field(const boost::json::object& answer);
 // hex digest (the engine must be closed or idle).
 std::string replay_digest(const std::string& dir, std::uint64_t until_seq = 0);
 
-// A stored snapshot value of `format` (1 or 3) holding `archive` under a correct checksum:
-// a forger's value, or an archive moved from one format to the other.
+// A stored snapshot value whose header names `format` (kSnapshotFormatVersion, or another
+// to see it refused), holding `archive` under a correct checksum: a forger's value.
 std::string sealed_snapshot(std::uint32_t format, std::string_view archive);
+// `v` as 8 little-endian bytes (a length in a snapshot's archive, a seq in a fuzz seed).
+std::string le64(std::uint64_t v);
 
 }  // namespace opsledger::test

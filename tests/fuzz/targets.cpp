@@ -242,7 +242,7 @@ std::string snapshot(std::string_view input) {
     ByteWriter w(stored);
     w.raw("OPSLSNAP");
     w.u32(kSnapshotFormatVersion);
-    w.raw(snapshot_checksum(kSnapshotFormatVersion, rest));
+    w.raw(snapshot_checksum(rest));
     w.raw(rest);
   }
   std::string problem;
