@@ -288,7 +288,7 @@ int child_snapshot_write(const std::string& dir, std::uint64_t seq) {
 }
 
 // Replay to `until` the way point-in-time replay does it: the nearest sound snapshot at or
-// before it (decoded, its digest re-hashed, its chain hash checked), then the events after.
+// before it (decoded, its rows hashed to its digest, its chain hash checked), then the events after.
 int child_replay_snapshot(const std::string& dir, std::uint64_t until) {
   SourceLog src(dir);
   Stopwatch sw;

@@ -388,8 +388,8 @@ void measure_rebuilds(const RunConfig& cfg, const std::string& dir, std::uint64_
   s.targets.push_back(Target{"replay to a point with a snapshot half an interval before it", 1, false,
                              snap_seconds, " s"});
   s.notes.push_back(
-      "Replay with a snapshot (stored as a manifest and 16 MiB pieces, format 2, as the engine stores an automatic "
-      "snapshot larger than a piece; read where the pieces lie): decoding the snapshot, re-hashing its whole state to its recorded digest and "
+      "Replay with a snapshot (format 4, stored as a manifest and 16 MiB pieces, format 2, as the engine stores an automatic "
+      "snapshot larger than a piece; read where the pieces lie): decoding the snapshot, hashing every table's rows (as they lie in it, while they are restored) to its recorded digest and "
       "checking its chain hash (load_seconds), then applying the events after it. The load is proportional to "
       "the state's size (rows), the rest to the distance from the snapshot. The row is the median of five replays "
       "in fresh processes (one in quick and smoke runs), min_s and max_s their spread.");
