@@ -409,8 +409,8 @@ std::string encode_snapshot(std::uint64_t seq, const std::string& chain_hash, co
 
 namespace {
 
-// A stored value as the ranges it is stored in, in order: one for a single value (format
-// 3 or 1), the pieces for format 2.
+// A stored value as the ranges it is stored in, in order: one for a single value, the
+// pieces for format 2.
 using Parts = std::vector<std::string_view>;
 
 std::uint64_t total_size(const Parts& parts) {
