@@ -82,13 +82,6 @@ class ByteReader {
   std::size_t pos_ = 0;
 };
 
-// The little-endian u32 at `p` (ByteWriter::u32's bytes).
-inline std::uint32_t load_le32(const char* p) {
-  std::uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
-
 // Big-endian u64, for LMDB keys: byte order equals numeric order.
 inline void store_be64(char* out, std::uint64_t v) {
   for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((v >> (8 * (7 - i))) & 0xff);

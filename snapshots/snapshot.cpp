@@ -309,7 +309,7 @@ struct SnapshotImage {
   std::uint32_t read_length(std::uint64_t& bytes, const std::string& name) {
     if (bytes < 4) throw std::runtime_error("a row of " + name + " runs past the table's end");
     bytes -= 4;
-    return load_le32(range->take(4, length_scratch).data());
+    return ByteReader(range->take(4, length_scratch)).u32();
   }
 
   // Saving: rows are framed into a buffer of about this size, then written to the archive
